@@ -1,0 +1,55 @@
+# asktoact — every target installs what it needs on demand (.venv, torch first).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TORCH_VERSION ?= 2.13.0
+SCALE ?= tiny
+ARGS ?=
+
+# Offline by default: no hub look-ups (they retry for ~70 s), no litellm cost-map fetch, W&B offline.
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export WANDB_MODE ?= offline
+export LITELLM_LOCAL_MODEL_COST_MAP ?= True
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: help install test lint format bench generate reproduce clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+install: $(STAMP)  ## create .venv: torch==$(TORCH_VERSION) first, then the project constrained to it
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "torch==$(TORCH_VERSION)" || $(PY) -m pip install -q torch
+	$(PY) -m pip freeze | grep -i '^torch==' > $(VENV)/constraints.txt
+	$(PY) -m pip install -q -c $(VENV)/constraints.txt -e '.[dev]'
+	touch $@
+
+test: $(STAMP)  ## run the CPU test suite
+	$(PY) -m pytest -q $(ARGS)
+
+lint: $(STAMP)  ## ruff check + format check
+	$(VENV)/bin/ruff check asktoact tests benchmarks
+	$(VENV)/bin/ruff format --check asktoact tests benchmarks
+
+format: $(STAMP)  ## apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix asktoact tests benchmarks
+	$(VENV)/bin/ruff format asktoact tests benchmarks
+
+bench: $(STAMP)  ## run the benchmarks (JSON on stdout, also under benchmarks/results/)
+	$(PY) benchmarks/bench_pipeline.py $(ARGS)
+
+generate: $(STAMP)  ## build the clarification dataset (Hydra overrides in ARGS=...)
+	$(PY) -m asktoact.generate $(ARGS)
+
+reproduce: $(STAMP)  ## the main job end to end on the offline default (SCALE=tiny)
+	$(PY) -m asktoact.reproduce scale=$(SCALE) $(ARGS)
+
+clean:  ## remove generated outputs (keeps .venv)
+	rm -rf outputs data_out reports multirun/*/ .pytest_cache

@@ -1,0 +1,2 @@
+"""The clarification-data pipeline: sources → sampling → underspecify → quality → clarify →
+assemble → augment → build (see DESIGN.md §1)."""

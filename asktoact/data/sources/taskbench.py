@@ -1,0 +1,89 @@
+"""TaskBench: ``tool_desc.json`` (nodes with parameters) + ``data.json`` rows with ``task_nodes``.
+
+A row's candidate tools are the tools its gold solution uses. Argument values that refer to an
+earlier node's output (``<node-0>``) are kept in the solution; sampling never removes them because
+they are not user intent.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from asktoact.data.sources.base import (
+    Rejects,
+    RowError,
+    normalise_type,
+    read_rows,
+    require,
+    validate_example,
+    without_meta,
+)
+from asktoact.schema import Example, ParamSpec, ToolCall, ToolSpec
+
+
+def load(
+    path: str,
+    data_file: str | None = None,
+    tool_file: str = "tool_desc.json",
+    rejects: Rejects | None = None,
+) -> list[Example]:
+    """``path`` is the TaskBench folder; ``data_file`` defaults to data.json, else data_sample.jsonl."""
+    rejects = rejects if rejects is not None else Rejects()
+    folder = Path(path)
+    tools = load_tools(folder / tool_file)
+    if data_file is None:
+        data_file = "data.json" if (folder / "data.json").exists() else "data_sample.jsonl"
+    examples = []
+    for row in read_rows(folder / data_file, "taskbench", rejects):
+        try:
+            examples.append(parse_row(row, tools))
+        except RowError as err:
+            rejects.add("taskbench", row.get("id", row["_row"]), err, without_meta(row))
+    return examples
+
+
+def load_tools(path: Path) -> dict[str, ToolSpec]:
+    nodes = json.loads(Path(path).read_text(encoding="utf-8"))
+    nodes = nodes["nodes"] if isinstance(nodes, dict) else nodes
+    tools = {}
+    for node in nodes:
+        params = tuple(
+            ParamSpec(p["name"], normalise_type(p.get("type"))[0], p.get("desc", ""))
+            for p in node.get("parameters", [])
+        )
+        tools[node["id"]] = ToolSpec(node["id"], node.get("desc", ""), params)
+    return tools
+
+
+def parse_row(row: dict[str, Any], tools: dict[str, ToolSpec]) -> Example:
+    query = require(row, "instruction")
+    nodes = row.get("task_nodes")
+    if isinstance(nodes, str):
+        try:
+            nodes = json.loads(nodes)
+        except json.JSONDecodeError:
+            raise RowError("task_nodes", "unparsable JSON string") from None
+    if not isinstance(nodes, list) or not nodes:
+        raise RowError("task_nodes", "missing field")
+    calls, used = [], []
+    for i, node in enumerate(nodes):
+        name = node.get("task") if isinstance(node, dict) else None
+        if not name:
+            raise RowError(f"task_nodes[{i}].task", "missing field")
+        if name not in tools:
+            raise RowError(f"task_nodes[{i}].task", f"unknown tool {name!r}")
+        args = tuple((a["name"], a["value"]) for a in node.get("arguments", []))
+        calls.append(ToolCall(name, args))
+        if tools[name] not in used:
+            used.append(tools[name])
+    ex = Example(
+        f"taskbench-{row.get('id', row['_row'])}",
+        "taskbench",
+        str(query),
+        tuple(used),
+        tuple(calls),
+        domain="dailylifeapis",
+    )
+    return validate_example(ex)

@@ -1,0 +1,103 @@
+"""Every fixed sentence of the generated dialogues, written for this project.
+
+The structure follows AskToAct appendix C.2.2 / D.2 (tags, tones, one correction per error type);
+the wording is ours. ``{value}`` is the user's answer, ``{api}``/``{param}`` name an argument.
+"""
+
+from __future__ import annotations
+
+# First user message: the (underspecified) request and the candidate APIs as JSON.
+FIRST_USER = "My request: {query}\nAPIs you can use (JSON):\n{tools}"
+
+DECOMPOSITION = "This takes {n} step(s). {steps}"
+EVAL_INTRO = "Here is what the request gives me so far."
+EVAL_KNOWN = '"{param}" is {value}'
+EVAL_MISSING = '"{param}" has no value yet'
+EVAL_STEP = "Step {k} ({api}): {items}."
+CONFIRM = 'Noted: for {api}, "{param}" is {value}.'
+SUMMARY = "I now have every value the calls need. Calls to make: {solution}"
+
+# User answers to a clarification question, by tone (AskToAct Table 8 has the idea of tones).
+TONES: dict[str, list[str]] = {
+    "neutral": [
+        "{value}.",
+        "It's {value}.",
+        "The value is {value}.",
+        "Use {value}.",
+    ],
+    "friendly": [
+        "Of course! It's {value}. Happy to help with anything else.",
+        "Good question, that would be {value}!",
+        "Sure thing, go with {value}. Thanks for checking!",
+    ],
+    "dismissive": [
+        "{value}, I suppose. Does it matter that much?",
+        "Fine, {value}. Can we keep going?",
+        "If you must know, {value}. Not a big deal either way.",
+    ],
+    "irritated": [
+        "{value}! How many more questions are there?",
+        "Seriously, it's {value}. Please hurry up.",
+        "Ugh. {value}. I really don't have time for this.",
+        "It's {value}, obviously. Let's get this done already!",
+    ],
+}
+
+# User replies to a question they cannot answer (imprecise or irrelevant ones), by tone.
+UNCLEAR_REPLIES: dict[str, list[str]] = {
+    "neutral": ["I'm not sure what you are asking for.", "Could you be more specific?"],
+    "friendly": ["Happy to help, but I don't quite follow. What exactly do you need?"],
+    "dismissive": ["No idea what you mean. Whatever."],
+    "irritated": ["What is that even supposed to mean? Ask me properly!"],
+}
+IRRELEVANT_REPLIES: dict[str, list[str]] = {
+    "neutral": [
+        "I don't see how that matters for my request.",
+        "I can't say, and it's not needed.",
+    ],
+    "friendly": ["Hmm, I don't think that's needed here, but feel free to ask something else!"],
+    "dismissive": ["Doesn't matter. Not relevant."],
+    "irritated": ["Why would you need that? It has nothing to do with what I asked!"],
+}
+
+# The assistant's correction after each error type, opening the corrected behaviour.
+CORRECTIONS = {
+    "clearly_stated": (
+        'That question was a mistake: the request already sets "{param}" for {api} to {value}, '
+        "so there is nothing to ask about it."
+    ),
+    "imprecise": "That question was a mistake: it was too vague to answer. Let me ask precisely.",
+    "irrelevant": (
+        "That question was a mistake: the answer would not change any API call, so I will move on."
+    ),
+    "redundant": (
+        'That question was a mistake: "{param}" for {api} was already answered with {value}, '
+        "so I should not ask again."
+    ),
+    "incomplete": (
+        "That summary was a mistake: some values the calls need are still missing, so I have "
+        "to ask first."
+    ),
+}
+
+# Rules backend for semantic errors: vague and off-topic questions.
+IMPRECISE_QUESTIONS = [
+    "Can you tell me a bit more about what you want?",
+    "Is there anything else I should know about {api_words}?",
+    "How would you like me to handle the {api_words} part?",
+    "Any preferences regarding this?",
+    "What did you have in mind for that?",
+]
+IRRELEVANT_QUESTIONS = [
+    "Would you like the results as a table or as a list?",
+    "Which time zone are you in right now?",
+    "Do you prefer dark mode or light mode?",
+    "Should I also save a copy of the results to a file?",
+    "How did you hear about this service?",
+    "Would you like me to explain how {api} works internally?",
+    "Do you want the answer in a formal or a casual style?",
+]
+CLEARLY_STATED_QUESTIONS = [
+    'What "{param_words}" should I use for {api}?',
+    "Could you tell me the {param_words} for {api}?",
+]

@@ -1,0 +1,255 @@
+"""The one LLM client of the project: litellm + disk cache + retries + concurrency + cost.
+
+Every LLM call (data generation, simulation, judging, API assistants) goes through
+:class:`LLMClient`. Requests are JSON tasks: the reply is parsed and checked by the caller's
+validator; an invalid reply gets one repair round (the error is sent back), then the request is
+recorded as failed and the caller drops that row with the reason. Replies are cached in SQLite
+keyed by model + messages + parameters, committed per call, so a killed run restarted with the same
+config makes no call twice and a full rerun makes none. API keys are read from the environment by
+litellm (or from the variable named by ``api_key_env``) and are never stored or logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+Validator = Callable[[Any], Any]
+
+
+@dataclass
+class JsonRequest:
+    """One JSON-producing call. ``validate`` returns the cleaned value or raises ValueError."""
+
+    key: str
+    messages: list[dict[str, str]]
+    validate: Validator
+
+
+@dataclass
+class JsonResult:
+    key: str
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class LLMStats:
+    calls: int = 0
+    cache_hits: int = 0
+    repairs: int = 0
+    failures: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "cost_usd": round(self.cost_usd, 6)}
+
+
+class ResponseCache:
+    """SQLite map from request hash to reply text; one commit per insert survives a kill."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path)
+        self.db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT)")
+
+    def get(self, key: str) -> str | None:
+        row = self.db.execute("SELECT reply FROM replies WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put(self, key: str, reply: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, reply))
+        self.db.commit()
+
+    def __len__(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON object or array in a reply, tolerating code fences and surrounding prose."""
+    text = re.sub(r"^```(?:json)?\s*|\s*```$", "", text.strip())
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
+    if start < 0:
+        raise ValueError("reply contains no JSON object")
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text[start:])
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"reply is not valid JSON ({exc.msg})") from None
+    return value
+
+
+@dataclass
+class LLMClient:
+    """litellm-backed JSON client. ``mock_response`` (litellm's) makes it run with no network."""
+
+    model: str
+    cache_path: str | Path = ".cache/llm.sqlite"
+    max_concurrency: int = 8
+    num_retries: int = 4
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    api_base: str | None = None
+    api_key_env: str | None = None
+    timeout_s: float = 120.0
+    json_mode: bool = True
+    mock_response: str | None = None
+    stats: LLMStats = field(default_factory=LLMStats)
+
+    def __post_init__(self) -> None:
+        self.cache = ResponseCache(self.cache_path)
+
+    # -- one call -----------------------------------------------------------------------------
+    def _params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        if self.json_mode:
+            params["response_format"] = {"type": "json_object"}
+        return params
+
+    def cache_key(self, messages: list[dict[str, str]]) -> str:
+        params = self._params()
+        if self.mock_response is not None:  # mocked replies must never answer a real run
+            params["mock_response"] = self.mock_response
+        blob = json.dumps(
+            {"model": self.model, "messages": messages, "params": params},
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    async def complete(self, messages: list[dict[str, str]]) -> str:
+        """Reply text for ``messages``: from the cache, else from litellm with retries."""
+        key = self.cache_key(messages)
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.stats.cache_hits += 1
+            return cached
+        reply = await self._call(messages)
+        self.cache.put(key, reply)
+        return reply
+
+    async def _call(self, messages: list[dict[str, str]]) -> str:
+        import litellm
+        import tenacity
+
+        kwargs: dict[str, Any] = {"model": self.model, "messages": messages, **self._params()}
+        kwargs["timeout"] = self.timeout_s
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        if self.api_key_env:
+            kwargs["api_key"] = os.environ.get(self.api_key_env)
+        if self.mock_response is not None:
+            kwargs["mock_response"] = self.mock_response
+        retrying = tenacity.AsyncRetrying(
+            wait=tenacity.wait_exponential(multiplier=1, min=1, max=30),
+            stop=tenacity.stop_after_attempt(self.num_retries),
+            retry=tenacity.retry_if_exception(_retryable),
+            reraise=True,
+        )
+        response = await retrying(litellm.acompletion, **kwargs)
+        self.stats.calls += 1
+        self._account(response)
+        return response.choices[0].message.content or ""
+
+    def _account(self, response: Any) -> None:
+        import litellm
+
+        usage = getattr(response, "usage", None)
+        if usage is not None:
+            self.stats.prompt_tokens += getattr(usage, "prompt_tokens", 0) or 0
+            self.stats.completion_tokens += getattr(usage, "completion_tokens", 0) or 0
+        try:
+            self.stats.cost_usd += litellm.completion_cost(completion_response=response) or 0.0
+        except Exception:  # models without a price entry (local servers, mocks) cost nothing known
+            pass
+
+    # -- JSON tasks ----------------------------------------------------------------------------
+    async def _json_task(self, req: JsonRequest, sem: asyncio.Semaphore) -> JsonResult:
+        async with sem:
+            messages = list(req.messages)
+            error = ""
+            for attempt in range(2):
+                try:
+                    reply = await self.complete(messages)
+                except Exception as exc:  # network/provider failure after retries
+                    self.stats.failures += 1
+                    return JsonResult(
+                        req.key, error=f"llm call failed: {type(exc).__name__}: {exc}"
+                    )
+                try:
+                    return JsonResult(req.key, value=req.validate(extract_json(reply)))
+                except (ValueError, KeyError, TypeError) as exc:
+                    error = str(exc)
+                if attempt == 0:
+                    self.stats.repairs += 1
+                    messages = messages + [
+                        {"role": "assistant", "content": reply},
+                        {"role": "user", "content": REPAIR_PROMPT.format(error=error)},
+                    ]
+            self.stats.failures += 1
+            return JsonResult(req.key, error=f"invalid JSON reply after one repair: {error}")
+
+    async def _run_all(self, requests: list[JsonRequest], desc: str) -> list[JsonResult]:
+        sem = asyncio.Semaphore(self.max_concurrency)
+        tasks = [asyncio.ensure_future(self._json_task(r, sem)) for r in requests]
+        with tqdm(total=len(tasks), desc=desc, unit="req", leave=False) as bar:
+            for fut in asyncio.as_completed(tasks):
+                await fut
+                bar.update(1)
+        return [t.result() for t in tasks]
+
+    def run_json(self, requests: list[JsonRequest], desc: str = "llm") -> list[JsonResult]:
+        """Run JSON tasks concurrently (at most ``max_concurrency`` in flight), in input order."""
+        if not requests:
+            return []
+        return asyncio.run(self._run_all(requests, desc))
+
+
+REPAIR_PROMPT = (
+    "Your last reply could not be used: {error}. Send the whole answer again as one JSON value "
+    "that fixes this, with nothing before or after it."
+)
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Retry transient provider errors; give up at once on bad requests and auth errors."""
+    name = type(exc).__name__
+    return not any(s in name for s in ("BadRequest", "Authentication", "NotFound", "Permission"))
+
+
+def make_client(cfg: Any, cache_dir: str | Path) -> LLMClient | None:
+    """Client from the ``llm`` config group; ``None`` for the offline ``rules`` backend."""
+    if cfg is None or cfg.get("backend", "rules") == "rules":
+        return None
+    return LLMClient(
+        model=cfg.model,
+        cache_path=Path(cache_dir) / "llm.sqlite",
+        max_concurrency=cfg.get("max_concurrency", 8),
+        num_retries=cfg.get("num_retries", 4),
+        temperature=cfg.get("temperature", 0.0),
+        max_tokens=cfg.get("max_tokens", 1024),
+        api_base=cfg.get("api_base"),
+        api_key_env=cfg.get("api_key_env"),
+        json_mode=cfg.get("json_mode", True),
+        mock_response=cfg.get("mock_response"),
+    )
