@@ -12,6 +12,7 @@ litellm (or from the variable named by ``api_key_env``) and are never stored or 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -152,6 +153,10 @@ class LLMClient:
         import litellm
         import tenacity
 
+        if self.model.startswith("asktoact/"):
+            from asktoact.offline_llm import register
+
+            register()
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages, **self._params()}
         kwargs["timeout"] = self.timeout_s
         if self.api_base:
@@ -178,10 +183,9 @@ class LLMClient:
         if usage is not None:
             self.stats.prompt_tokens += getattr(usage, "prompt_tokens", 0) or 0
             self.stats.completion_tokens += getattr(usage, "completion_tokens", 0) or 0
-        try:
+        # Models without a price entry (local servers, mocks) add nothing known to the cost.
+        with contextlib.suppress(Exception):
             self.stats.cost_usd += litellm.completion_cost(completion_response=response) or 0.0
-        except Exception:  # models without a price entry (local servers, mocks) cost nothing known
-            pass
 
     # -- JSON tasks ----------------------------------------------------------------------------
     async def _json_task(self, req: JsonRequest, sem: asyncio.Semaphore) -> JsonResult:
@@ -191,7 +195,9 @@ class LLMClient:
             for attempt in range(2):
                 try:
                     reply = await self.complete(messages)
-                except Exception as exc:  # network/provider failure after retries
+                except Exception as exc:  # provider failure after retries: this row only
+                    if _fatal(exc):
+                        raise
                     self.stats.failures += 1
                     return JsonResult(
                         req.key, error=f"llm call failed: {type(exc).__name__}: {exc}"
@@ -235,6 +241,15 @@ def _retryable(exc: BaseException) -> bool:
     """Retry transient provider errors; give up at once on bad requests and auth errors."""
     name = type(exc).__name__
     return not any(s in name for s in ("BadRequest", "Authentication", "NotFound", "Permission"))
+
+
+def _fatal(exc: BaseException) -> bool:
+    """Errors that would fail every request (bad key, unknown model, broken install): stop the run
+    with the provider's message instead of dropping every row one by one."""
+    if isinstance(exc, ImportError | NameError | AttributeError):
+        return True
+    name = type(exc).__name__
+    return any(s in name for s in ("Authentication", "NotFound", "Permission"))
 
 
 def make_client(cfg: Any, cache_dir: str | Path) -> LLMClient | None:

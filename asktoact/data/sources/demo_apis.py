@@ -8,7 +8,7 @@ holds exactly the parameters its template mentions, so the query always states e
 
 from __future__ import annotations
 
-S, I, N, A = "string", "integer", "number", "array"
+STR, INT, NUM, ARR = "string", "integer", "number", "array"
 
 # (domain, name, description, params, templates)
 APIS = [
@@ -17,9 +17,9 @@ APIS = [
         "get_forecast",
         "Daily weather forecast for a city.",
         [
-            ("city", S, "city", "City to forecast.", True),
-            ("date", S, "date", "Day, YYYY-MM-DD.", True),
-            ("units", S, "units", "metric or imperial.", False),
+            ("city", STR, "city", "City to forecast.", True),
+            ("date", STR, "date", "Day, YYYY-MM-DD.", True),
+            ("units", STR, "units", "metric or imperial.", False),
         ],
         [
             "What will the weather be like in {city} on {date}?",
@@ -31,7 +31,7 @@ APIS = [
         "weather",
         "get_air_quality",
         "Current air-quality index for a city.",
-        [("city", S, "city", "City to check.", True)],
+        [("city", STR, "city", "City to check.", True)],
         ["How clean is the air in {city} right now?", "Get the air quality index for {city}."],
     ),
     (
@@ -39,8 +39,8 @@ APIS = [
         "get_uv_index",
         "Ultraviolet index for a location and hour.",
         [
-            ("city", S, "city", "City to check.", True),
-            ("hour", I, "hour", "Hour of day, 0-23.", True),
+            ("city", STR, "city", "City to check.", True),
+            ("hour", INT, "hour", "Hour of day, 0-23.", True),
         ],
         ["What is the UV index in {city} at hour {hour}?"],
     ),
@@ -49,10 +49,10 @@ APIS = [
         "search_flights",
         "Search one-way flights between two airports.",
         [
-            ("origin", S, "airport", "IATA code of the departure airport.", True),
-            ("destination", S, "airport", "IATA code of the arrival airport.", True),
-            ("date", S, "date", "Departure day, YYYY-MM-DD.", True),
-            ("passengers", I, "small_count", "Number of travellers.", False),
+            ("origin", STR, "airport", "IATA code of the departure airport.", True),
+            ("destination", STR, "airport", "IATA code of the arrival airport.", True),
+            ("date", STR, "date", "Departure day, YYYY-MM-DD.", True),
+            ("passengers", INT, "small_count", "Number of travellers.", False),
         ],
         [
             "Find flights from {origin} to {destination} on {date}.",
@@ -64,10 +64,10 @@ APIS = [
         "book_hotel",
         "Book a hotel room in a city.",
         [
-            ("city", S, "city", "City of the hotel.", True),
-            ("check_in", S, "date", "Arrival day, YYYY-MM-DD.", True),
-            ("nights", I, "nights", "Number of nights.", True),
-            ("guests", I, "small_count", "Number of guests.", False),
+            ("city", STR, "city", "City of the hotel.", True),
+            ("check_in", STR, "date", "Arrival day, YYYY-MM-DD.", True),
+            ("nights", INT, "nights", "Number of nights.", True),
+            ("guests", INT, "small_count", "Number of guests.", False),
         ],
         [
             "Book a hotel in {city} from {check_in} for {nights} nights.",
@@ -79,9 +79,9 @@ APIS = [
         "convert_currency",
         "Convert an amount between currencies.",
         [
-            ("amount", N, "amount", "Amount to convert.", True),
-            ("from_currency", S, "currency", "ISO code to convert from.", True),
-            ("to_currency", S, "currency", "ISO code to convert to.", True),
+            ("amount", NUM, "amount", "Amount to convert.", True),
+            ("from_currency", STR, "currency", "ISO code to convert from.", True),
+            ("to_currency", STR, "currency", "ISO code to convert to.", True),
         ],
         [
             "Convert {amount} {from_currency} to {to_currency}.",
@@ -92,7 +92,7 @@ APIS = [
         "finance",
         "get_stock_quote",
         "Latest price of a stock ticker.",
-        [("symbol", S, "ticker", "Ticker symbol.", True)],
+        [("symbol", STR, "ticker", "Ticker symbol.", True)],
         ["What's the current price of {symbol}?", "Get me a quote for {symbol}."],
     ),
     (
@@ -100,8 +100,8 @@ APIS = [
         "compare_stocks",
         "Compare the performance of several tickers over a period.",
         [
-            ("symbols", A, "tickers", "Ticker symbols to compare.", True),
-            ("period_days", I, "period", "Look-back window in days.", True),
+            ("symbols", ARR, "tickers", "Ticker symbols to compare.", True),
+            ("period_days", INT, "period", "Look-back window in days.", True),
         ],
         [
             "Compare {symbols} over the last {period_days} days.",
@@ -113,9 +113,9 @@ APIS = [
         "loan_payment",
         "Monthly payment of an amortised loan.",
         [
-            ("principal", I, "principal", "Loan amount.", True),
-            ("annual_rate", N, "rate", "Yearly interest rate in percent.", True),
-            ("years", I, "years", "Loan term in years.", True),
+            ("principal", INT, "principal", "Loan amount.", True),
+            ("annual_rate", NUM, "rate", "Yearly interest rate in percent.", True),
+            ("years", INT, "years", "Loan term in years.", True),
         ],
         [
             "What is the monthly payment on a {principal} loan at {annual_rate} percent over {years} years?",
@@ -127,9 +127,9 @@ APIS = [
         "send_email",
         "Send an email.",
         [
-            ("to", S, "email", "Recipient address.", True),
-            ("subject", S, "subject", "Subject line.", True),
-            ("body", S, "message", "Message text.", False),
+            ("to", STR, "email", "Recipient address.", True),
+            ("subject", STR, "subject", "Subject line.", True),
+            ("body", STR, "message", "Message text.", False),
         ],
         [
             "Email {to} with the subject '{subject}'.",
@@ -141,8 +141,8 @@ APIS = [
         "send_sms",
         "Send a text message to a phone number.",
         [
-            ("phone", S, "phone", "Phone number with country code.", True),
-            ("text", S, "message", "Message text.", True),
+            ("phone", STR, "phone", "Phone number with country code.", True),
+            ("text", STR, "message", "Message text.", True),
         ],
         ["Text {phone} the message '{text}'.", "Send '{text}' by SMS to {phone}."],
     ),
@@ -151,8 +151,8 @@ APIS = [
         "invite_to_group",
         "Add people to a group chat.",
         [
-            ("group", S, "group", "Group chat name.", True),
-            ("members", A, "people", "People to add.", True),
+            ("group", STR, "group", "Group chat name.", True),
+            ("members", ARR, "people", "People to add.", True),
         ],
         ["Add {members} to the {group} group chat.", "Invite {members} into {group}."],
     ),
@@ -161,10 +161,10 @@ APIS = [
         "create_event",
         "Create a calendar event.",
         [
-            ("title", S, "event", "Event title.", True),
-            ("date", S, "date", "Day, YYYY-MM-DD.", True),
-            ("time", S, "time", "Start time, HH:MM.", True),
-            ("duration_minutes", I, "minutes", "Length in minutes.", False),
+            ("title", STR, "event", "Event title.", True),
+            ("date", STR, "date", "Day, YYYY-MM-DD.", True),
+            ("time", STR, "time", "Start time, HH:MM.", True),
+            ("duration_minutes", INT, "minutes", "Length in minutes.", False),
         ],
         [
             "Put '{title}' on my calendar on {date} at {time}.",
@@ -176,8 +176,8 @@ APIS = [
         "set_reminder",
         "Set a reminder.",
         [
-            ("text", S, "reminder", "What to be reminded of.", True),
-            ("time", S, "time", "HH:MM.", True),
+            ("text", STR, "reminder", "What to be reminded of.", True),
+            ("time", STR, "time", "HH:MM.", True),
         ],
         ["Remind me to {text} at {time}.", "Set a reminder at {time} to {text}."],
     ),
@@ -186,8 +186,8 @@ APIS = [
         "find_free_slot",
         "Find a free slot shared by several people.",
         [
-            ("attendees", A, "people", "People who must attend.", True),
-            ("date", S, "date", "Day, YYYY-MM-DD.", True),
+            ("attendees", ARR, "people", "People who must attend.", True),
+            ("date", STR, "date", "Day, YYYY-MM-DD.", True),
         ],
         [
             "When are {attendees} all free on {date}?",
@@ -199,9 +199,9 @@ APIS = [
         "search_products",
         "Search the catalogue.",
         [
-            ("query", S, "product", "Product keywords.", True),
-            ("max_price", I, "price", "Price cap.", False),
-            ("brand", S, "brand", "Brand filter.", False),
+            ("query", STR, "product", "Product keywords.", True),
+            ("max_price", INT, "price", "Price cap.", False),
+            ("brand", STR, "brand", "Brand filter.", False),
         ],
         [
             "Find {query} under {max_price} dollars.",
@@ -213,7 +213,7 @@ APIS = [
         "shopping",
         "track_order",
         "Status of an order.",
-        [("order_id", S, "order_id", "Order number.", True)],
+        [("order_id", STR, "order_id", "Order number.", True)],
         ["Where is my order {order_id}?", "Track order {order_id} for me."],
     ),
     (
@@ -221,8 +221,8 @@ APIS = [
         "add_to_cart",
         "Add a product to the cart.",
         [
-            ("product", S, "product", "Product name.", True),
-            ("quantity", I, "small_count", "How many.", True),
+            ("product", STR, "product", "Product name.", True),
+            ("quantity", INT, "small_count", "How many.", True),
         ],
         [
             "Add {quantity} {product} to my cart.",
@@ -234,9 +234,9 @@ APIS = [
         "find_restaurants",
         "Restaurants by cuisine in a city.",
         [
-            ("city", S, "city", "City to search.", True),
-            ("cuisine", S, "cuisine", "Cuisine.", True),
-            ("min_rating", I, "rating", "Minimum stars, 1-5.", False),
+            ("city", STR, "city", "City to search.", True),
+            ("cuisine", STR, "cuisine", "Cuisine.", True),
+            ("min_rating", INT, "rating", "Minimum stars, 1-5.", False),
         ],
         [
             "Find {cuisine} restaurants in {city}.",
@@ -248,8 +248,8 @@ APIS = [
         "get_recipe",
         "Recipes containing given ingredients.",
         [
-            ("ingredients", A, "ingredients", "Ingredients to use.", True),
-            ("max_minutes", I, "minutes", "Time limit in minutes.", False),
+            ("ingredients", ARR, "ingredients", "Ingredients to use.", True),
+            ("max_minutes", INT, "minutes", "Time limit in minutes.", False),
         ],
         [
             "Suggest a recipe with {ingredients}.",
@@ -261,9 +261,9 @@ APIS = [
         "order_delivery",
         "Order food delivery.",
         [
-            ("restaurant", S, "restaurant", "Restaurant name.", True),
-            ("dish", S, "dish", "Dish.", True),
-            ("address", S, "address", "Delivery address.", True),
+            ("restaurant", STR, "restaurant", "Restaurant name.", True),
+            ("dish", STR, "dish", "Dish.", True),
+            ("address", STR, "address", "Delivery address.", True),
         ],
         [
             "Order {dish} from {restaurant} to {address}.",
@@ -275,8 +275,8 @@ APIS = [
         "log_workout",
         "Record a workout.",
         [
-            ("activity", S, "activity", "Kind of exercise.", True),
-            ("minutes", I, "minutes", "Length.", True),
+            ("activity", STR, "activity", "Kind of exercise.", True),
+            ("minutes", INT, "minutes", "Length.", True),
         ],
         [
             "Log {minutes} minutes of {activity}.",
@@ -288,9 +288,9 @@ APIS = [
         "book_doctor",
         "Book a doctor's appointment.",
         [
-            ("specialty", S, "specialty", "Medical specialty.", True),
-            ("date", S, "date", "YYYY-MM-DD.", True),
-            ("city", S, "city", "City of the clinic.", False),
+            ("specialty", STR, "specialty", "Medical specialty.", True),
+            ("date", STR, "date", "YYYY-MM-DD.", True),
+            ("city", STR, "city", "City of the clinic.", False),
         ],
         [
             "Book a {specialty} appointment on {date}.",
@@ -302,8 +302,8 @@ APIS = [
         "bmi",
         "Body-mass index from weight and height.",
         [
-            ("weight_kg", I, "weight", "Weight in kg.", True),
-            ("height_cm", I, "height", "Height in cm.", True),
+            ("weight_kg", INT, "weight", "Weight in kg.", True),
+            ("height_cm", INT, "height", "Height in cm.", True),
         ],
         ["What's the BMI for {weight_kg} kg and {height_cm} cm?"],
     ),
@@ -311,7 +311,7 @@ APIS = [
         "media",
         "play_song",
         "Play a song.",
-        [("title", S, "song", "Song title.", True), ("artist", S, "artist", "Performer.", False)],
+        [("title", STR, "song", "Song title.", True), ("artist", STR, "artist", "Performer.", False)],
         ["Play '{title}'.", "Play '{title}' by {artist}."],
     ),
     (
@@ -319,9 +319,9 @@ APIS = [
         "movie_showtimes",
         "Cinema showtimes for a film.",
         [
-            ("movie", S, "movie", "Film title.", True),
-            ("city", S, "city", "City.", True),
-            ("date", S, "date", "YYYY-MM-DD.", True),
+            ("movie", STR, "movie", "Film title.", True),
+            ("city", STR, "city", "City.", True),
+            ("date", STR, "date", "YYYY-MM-DD.", True),
         ],
         [
             "When is '{movie}' showing in {city} on {date}?",
@@ -333,8 +333,8 @@ APIS = [
         "create_playlist",
         "Create a playlist from songs.",
         [
-            ("name", S, "playlist", "Playlist name.", True),
-            ("songs", A, "songs", "Song titles.", True),
+            ("name", STR, "playlist", "Playlist name.", True),
+            ("songs", ARR, "songs", "Song titles.", True),
         ],
         ["Make a playlist called '{name}' with {songs}.", "Create '{name}' containing {songs}."],
     ),
@@ -343,9 +343,9 @@ APIS = [
         "get_directions",
         "Route between two places.",
         [
-            ("origin", S, "city", "Start.", True),
-            ("destination", S, "city", "End.", True),
-            ("mode", S, "mode", "driving, walking, transit or cycling.", False),
+            ("origin", STR, "city", "Start.", True),
+            ("destination", STR, "city", "End.", True),
+            ("mode", STR, "mode", "driving, walking, transit or cycling.", False),
         ],
         [
             "How do I get from {origin} to {destination}?",
@@ -357,9 +357,9 @@ APIS = [
         "nearby_places",
         "Points of interest near an address.",
         [
-            ("address", S, "address", "Where to search around.", True),
-            ("category", S, "place", "Kind of place.", True),
-            ("radius_m", I, "radius", "Metres.", False),
+            ("address", STR, "address", "Where to search around.", True),
+            ("category", STR, "place", "Kind of place.", True),
+            ("radius_m", INT, "radius", "Metres.", False),
         ],
         [
             "Find a {category} near {address}.",
@@ -371,8 +371,8 @@ APIS = [
         "set_thermostat",
         "Set a room's target temperature.",
         [
-            ("room", S, "room", "Room name.", True),
-            ("celsius", I, "temperature", "Target in °C.", True),
+            ("room", STR, "room", "Room name.", True),
+            ("celsius", INT, "temperature", "Target in °C.", True),
         ],
         ["Set the {room} to {celsius} degrees.", "Make the {room} {celsius} degrees Celsius."],
     ),
@@ -381,8 +381,8 @@ APIS = [
         "dim_lights",
         "Set the brightness of a room's lights.",
         [
-            ("room", S, "room", "Room name.", True),
-            ("brightness", I, "percent", "Percent, 0-100.", True),
+            ("room", STR, "room", "Room name.", True),
+            ("brightness", INT, "percent", "Percent, 0-100.", True),
         ],
         ["Set the {room} lights to {brightness} percent.", "Dim the {room} to {brightness}%."],
     ),
@@ -391,9 +391,9 @@ APIS = [
         "start_appliance",
         "Start an appliance program.",
         [
-            ("appliance", S, "appliance", "Appliance.", True),
-            ("program", S, "program", "Program.", True),
-            ("delay_minutes", I, "minutes", "Delay before start.", False),
+            ("appliance", STR, "appliance", "Appliance.", True),
+            ("program", STR, "program", "Program.", True),
+            ("delay_minutes", INT, "minutes", "Delay before start.", False),
         ],
         [
             "Start the {appliance} on the {program} program.",
@@ -404,7 +404,7 @@ APIS = [
         "sports",
         "match_score",
         "Latest score of a team's match.",
-        [("team", S, "team", "Team name.", True)],
+        [("team", STR, "team", "Team name.", True)],
         ["What was the score of the last {team} game?", "How did {team} do in their last match?"],
     ),
     (
@@ -412,8 +412,8 @@ APIS = [
         "league_table",
         "Standings of a league in a season.",
         [
-            ("league", S, "league", "League name.", True),
-            ("season", I, "season", "Season year.", True),
+            ("league", STR, "league", "League name.", True),
+            ("season", INT, "season", "Season year.", True),
         ],
         ["Show the {league} table for {season}.", "What were the {league} standings in {season}?"],
     ),
@@ -422,9 +422,9 @@ APIS = [
         "search_jobs",
         "Job listings.",
         [
-            ("title", S, "job", "Job title.", True),
-            ("city", S, "city", "City.", True),
-            ("remote", S, "yesno", "yes or no.", False),
+            ("title", STR, "job", "Job title.", True),
+            ("city", STR, "city", "City.", True),
+            ("remote", STR, "yesno", "yes or no.", False),
         ],
         ["Find {title} jobs in {city}.", "Search {title} openings in {city}, remote: {remote}."],
     ),
@@ -433,8 +433,8 @@ APIS = [
         "salary_estimate",
         "Typical salary for a role and years of experience.",
         [
-            ("title", S, "job", "Job title.", True),
-            ("years", I, "experience", "Years of experience.", True),
+            ("title", STR, "job", "Job title.", True),
+            ("years", INT, "experience", "Years of experience.", True),
         ],
         ["What does a {title} with {years} years of experience earn?"],
     ),
@@ -443,9 +443,9 @@ APIS = [
         "list_rentals",
         "Apartments for rent.",
         [
-            ("city", S, "city", "City.", True),
-            ("bedrooms", I, "bedrooms", "Bedrooms.", True),
-            ("max_rent", I, "rent", "Monthly cap.", False),
+            ("city", STR, "city", "City.", True),
+            ("bedrooms", INT, "bedrooms", "Bedrooms.", True),
+            ("max_rent", INT, "rent", "Monthly cap.", False),
         ],
         [
             "Show {bedrooms}-bedroom rentals in {city}.",
@@ -457,8 +457,8 @@ APIS = [
         "translate_text",
         "Translate text into a language.",
         [
-            ("text", S, "phrase", "Text to translate.", True),
-            ("target", S, "language", "Language.", True),
+            ("text", STR, "phrase", "Text to translate.", True),
+            ("target", STR, "language", "Language.", True),
         ],
         ["Translate '{text}' into {target}.", "How do you say '{text}' in {target}?"],
     ),
@@ -466,7 +466,7 @@ APIS = [
         "education",
         "define_word",
         "Dictionary definition of a word.",
-        [("word", S, "word", "Word to define.", True)],
+        [("word", STR, "word", "Word to define.", True)],
         ["What does '{word}' mean?", "Define the word '{word}'."],
     ),
 ]

@@ -1,0 +1,243 @@
+"""Run the whole data pipeline and write the dataset, its exports and its manifest.
+
+Outputs in ``out_dir``: ``dataset/`` (HF DatasetDict, train/test, via ``save_to_disk``),
+``train.jsonl``/``test.jsonl``, ``sharegpt/`` (LLaMA-Factory ``dataset_info.json`` + data),
+``records.jsonl`` (transformation records as used), ``rejects.jsonl`` (malformed source rows),
+``dropped.jsonl`` (rows a stage or quality control removed, with the reason) and
+``manifest.json`` (counts per stage, Table 1/2-style statistics, LLM calls and cost).
+Every random choice is seeded per row, so the same config gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from tqdm.auto import tqdm
+
+from asktoact.constants import ERROR_TYPES, LEVELS
+from asktoact.data import assemble, augment, clarify, quality, sampling, underspecify
+from asktoact.data.sources.base import Rejects
+from asktoact.llm import LLMStats, make_client
+from asktoact.schema import Example, TransformationRecord, solution_to_json
+
+log = logging.getLogger(__name__)
+
+
+def load_examples(data_cfg: DictConfig, rejects: Rejects) -> list[Example]:
+    loader = {k: v for k, v in data_cfg.items() if k != "name"}
+    return instantiate(loader, rejects=rejects, _convert_="all")
+
+
+def split(records: list[TransformationRecord], test_size: float, seed: int):
+    if not 0.0 <= test_size < 1.0:
+        raise ValueError(f"test_size must be in [0, 1), got {test_size}")
+    ids = sorted(r.id for r in records)
+    random.Random(f"split:{seed}").shuffle(ids)
+    test_ids = set(ids[: round(test_size * len(ids))])
+    train = [r for r in records if r.id not in test_ids]
+    return train, [r for r in records if r.id in test_ids]
+
+
+def rows_for(records, examples: dict[str, Example], seed: int, desc: str) -> list[dict[str, Any]]:
+    rows = []
+    for rec in tqdm(records, desc=f"assemble {desc}", unit="dlg", leave=False):
+        ex = examples[rec.id]
+        err = assemble.find_error(rec)
+        rows.append(
+            {
+                "id": rec.id,
+                "source": ex.source,
+                "domain": ex.domain,
+                "level": rec.level,
+                "n_calls": len(rec.key_info),
+                "n_params": ex.n_params,
+                "n_removed": len(rec.removed()),
+                "augmented": err is not None,
+                "error_type": err["type"] if err else "",
+                "messages": assemble.build_messages(ex, rec, seed),
+                "solution": solution_to_json(rec.solution()),
+                "tools": json.dumps([t.to_dict() for t in ex.tools], ensure_ascii=False, default=str),
+                "record": json.dumps(rec.to_dict(), ensure_ascii=False, default=str, sort_keys=True),
+            }
+        )
+    return rows
+
+
+def build(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
+    """The pipeline end to end; returns the manifest (also written to ``out_dir``)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    seed = int(cfg.seed)
+    llm = make_client(cfg.llm, cfg.cache_dir)
+    rejects = Rejects()
+    dropped: list[dict[str, str]] = []
+
+    def drop(stage: str, items: list[tuple[str, str]]) -> None:
+        dropped.extend({"id": i, "stage": stage, "reason": r} for i, r in items)
+
+    stages = tqdm(total=7, desc="generate", unit="stage")
+    examples = load_examples(cfg.data, rejects)
+    subset = sampling.stratified_subset(examples, cfg.get("max_examples"), seed)
+    by_id = {e.id: e for e in subset}
+    if len(by_id) != len(subset):
+        raise ValueError(f"data source {cfg.data.name!r} yields duplicate example ids")
+    stages.set_postfix_str(f"{len(subset)} examples")
+    stages.update()
+
+    samples = [sampling.sample_parameters(e, random.Random(f"sample:{seed}:{e.id}")) for e in subset]
+    stages.update()
+    records, failed = underspecify.run(subset, samples, seed, llm, cfg.sampling.removal_prob)
+    drop("underspecify", failed)
+    stages.update()
+
+    scorer = None
+    if cfg.quality.enabled:
+        scorer = quality.SimilarityScorer(cfg.quality.model, cfg.quality.batch_size, cfg.quality.device)
+    records, qc_dropped, qc_counts = quality.run(
+        records, cfg.quality.threshold, scorer, cfg.quality.leak_check
+    )
+    drop("quality", qc_dropped)
+    stages.update()
+
+    records, failed = clarify.run(by_id, records, seed, llm)
+    drop("clarify", failed)
+    stages.update()
+
+    train, test = split(records, cfg.test_size, seed)
+    aug = cfg.augmentation
+    train, aug_stats = augment.run(train, aug.ratio, seed, dict(aug.mix), llm)
+    stages.update()
+
+    splits = {"train": rows_for(train, by_id, seed, "train"), "test": rows_for(test, by_id, seed, "test")}
+    write_outputs(out, splits, train + test, rejects, dropped)
+    manifest = make_manifest(cfg, examples, subset, rejects, dropped, qc_counts, splits, aug_stats, llm)
+    if scorer is not None:
+        manifest["quality"]["strings_encoded"] = scorer.encoded
+    _write_json(out / "manifest.json", manifest)
+    stages.update()
+    stages.close()
+    return manifest
+
+
+def write_outputs(out: Path, splits, records, rejects: Rejects, dropped) -> None:
+    import datasets
+
+    for name, rows in splits.items():
+        _write_jsonl(out / f"{name}.jsonl", rows)
+    _write_jsonl(out / "records.jsonl", [r.to_dict() for r in records])
+    _write_jsonl(out / "dropped.jsonl", dropped)
+    rejects.write(out / "rejects.jsonl")
+    write_sharegpt(out / "sharegpt", splits)
+    # from_dict with explicit columns: an empty split still gets the full schema.
+    dd = datasets.DatasetDict(
+        {
+            name: datasets.Dataset.from_dict(
+                {k: [r[k] for r in rows] for k in FEATURES}, features=FEATURES
+            )
+            for name, rows in splits.items()
+        }
+    )
+    dd.save_to_disk(str(out / "dataset"))
+
+
+def _features():
+    from datasets import Features, List, Value
+
+    return Features(
+        {
+            "id": Value("string"),
+            "source": Value("string"),
+            "domain": Value("string"),
+            "level": Value("int32"),
+            "n_calls": Value("int32"),
+            "n_params": Value("int32"),
+            "n_removed": Value("int32"),
+            "augmented": Value("bool"),
+            "error_type": Value("string"),
+            "messages": List({"role": Value("string"), "content": Value("string")}),
+            "solution": Value("string"),
+            "tools": Value("string"),
+            "record": Value("string"),
+        }
+    )
+
+
+FEATURES = _features()
+
+
+def write_sharegpt(folder: Path, splits: dict[str, list[dict[str, Any]]]) -> None:
+    """ShareGPT files + ``dataset_info.json`` that LLaMA-Factory's ``dataset_dir`` can point at."""
+    folder.mkdir(parents=True, exist_ok=True)
+    roles = {"user": "human", "assistant": "gpt"}
+    info = {}
+    for name, rows in splits.items():
+        data = [
+            {"id": r["id"], "conversations": [{"from": roles[m["role"]], "value": m["content"]} for m in r["messages"]]}
+            for r in rows
+        ]
+        _write_json(folder / f"{name}.json", data)
+        info[f"asktoact_{name}"] = {
+            "file_name": f"{name}.json",
+            "formatting": "sharegpt",
+            "columns": {"messages": "conversations"},
+            "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt"},
+        }
+    _write_json(folder / "dataset_info.json", info)
+
+
+def _stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Table 1 columns: rows, avg APIs (calls), avg params, avg unspecified intents."""
+    n = len(rows)
+
+    def avg(key: str) -> float:
+        return round(sum(r[key] for r in rows) / n, 3) if n else 0.0
+
+    return {
+        "rows": n,
+        "avg_apis": avg("n_calls"),
+        "avg_params": avg("n_params"),
+        "avg_unspecified_intents": avg("n_removed"),
+        "levels": {str(k): sum(r["level"] == k for r in rows) for k in LEVELS},
+        "augmented": sum(r["augmented"] for r in rows),
+        "error_types": {t: sum(r["error_type"] == t for r in rows) for t in ERROR_TYPES},
+    }
+
+
+def make_manifest(cfg, examples, subset, rejects, dropped, qc_counts, splits, aug_stats, llm):
+    by_stage = Counter(d["stage"] for d in dropped)
+    return {
+        "source": cfg.data.name,
+        "seed": int(cfg.seed),
+        "llm": cfg.llm.get("model") or "rules",
+        "counts": {
+            "loaded": len(examples),
+            "rejected": len(rejects.rows),
+            "selected": len(subset),
+            "underspecify_failed": by_stage.get("underspecify", 0),
+            "quality_dropped": by_stage.get("quality", 0),
+            "clarify_failed": by_stage.get("clarify", 0),
+            "final": sum(len(rows) for rows in splits.values()),
+        },
+        "rejects_by_field": rejects.counts(),
+        "quality": {"enabled": bool(cfg.quality.enabled), "threshold": cfg.quality.threshold, **qc_counts},
+        "splits": {name: _stats(rows) for name, rows in splits.items()},
+        "augmentation": aug_stats,
+        "llm_usage": (llm.stats if llm else LLMStats()).to_dict(),
+    }
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) + "\n")

@@ -1,0 +1,26 @@
+"""``asktoact-generate``: build the clarification dataset (thin Hydra entry over data.build)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from asktoact.data.build import build
+
+log = logging.getLogger(__name__)
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="generate")
+def main(cfg: DictConfig) -> None:
+    out_dir = cfg.out_dir or HydraConfig.get().runtime.output_dir
+    manifest = build(cfg, out_dir)
+    log.info("dataset written to %s", out_dir)
+    log.info("counts: %s", json.dumps(manifest["counts"]))
+
+
+if __name__ == "__main__":
+    main()
