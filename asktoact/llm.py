@@ -119,6 +119,7 @@ class LLMClient:
 
     def __post_init__(self) -> None:
         self.cache = ResponseCache(self.cache_path)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- one call -----------------------------------------------------------------------------
     def _params(self) -> dict[str, Any]:
@@ -228,7 +229,26 @@ class LLMClient:
         """Run JSON tasks concurrently (at most ``max_concurrency`` in flight), in input order."""
         if not requests:
             return []
-        return asyncio.run(self._run_all(requests, desc))
+        # One loop per client for its whole life: litellm keeps background logging tasks on the
+        # loop it first saw, and a fresh asyncio.run() per stage would orphan them.
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(self._run_all(requests, desc))
+
+    def close(self) -> None:
+        """Stop litellm's background tasks on our loop, close the loop and the cache."""
+        if self._loop is not None:
+            self._loop.run_until_complete(_cancel_others())
+            self._loop.close()
+            self._loop = None
+        self.cache.db.close()
+
+
+async def _cancel_others() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 REPAIR_PROMPT = (

@@ -35,7 +35,10 @@ def _underspecify(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]
         for a in payload["answers"]
     )
     removed = tuple(
-        (i, n) for i, a in enumerate(payload["answers"]) for n, v in a["arguments"].items() if v["removed"]
+        (i, n)
+        for i, a in enumerate(payload["answers"])
+        for n, v in a["arguments"].items()
+        if v["removed"]
     )
     ex = Example("offline", "offline", payload["original_query"], _tools(payload), calls)
     rec = underspecify.rules_record(ex, Sample(1 if removed else 0, removed), rng)
@@ -43,7 +46,11 @@ def _underspecify(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]
         {
             "name": c.name,
             "arguments": {
-                n: {"original_value": a.original_value, "current_value": a.current_value, "removed": a.removed}
+                n: {
+                    "original_value": a.original_value,
+                    "current_value": a.current_value,
+                    "removed": a.removed,
+                }
                 for n, a in c.arguments.items()
             },
         }

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 def load_examples(data_cfg: DictConfig, rejects: Rejects) -> list[Example]:
     loader = {k: v for k, v in data_cfg.items() if k != "name"}
-    return instantiate(loader, rejects=rejects, _convert_="all")
+    # _partial_: Hydra would turn the Rejects dataclass into a config node if passed as a kwarg.
+    return instantiate(loader, _partial_=True, _convert_="all")(rejects=rejects)
 
 
 def split(records: list[TransformationRecord], test_size: float, seed: int):
@@ -46,6 +47,7 @@ def split(records: list[TransformationRecord], test_size: float, seed: int):
 
 
 def rows_for(records, examples: dict[str, Example], seed: int, desc: str) -> list[dict[str, Any]]:
+    """One dataset row per record: the assembled dialogue plus the record as JSON (``record``)."""
     rows = []
     for rec in tqdm(records, desc=f"assemble {desc}", unit="dlg", leave=False):
         ex = examples[rec.id]
@@ -63,8 +65,12 @@ def rows_for(records, examples: dict[str, Example], seed: int, desc: str) -> lis
                 "error_type": err["type"] if err else "",
                 "messages": assemble.build_messages(ex, rec, seed),
                 "solution": solution_to_json(rec.solution()),
-                "tools": json.dumps([t.to_dict() for t in ex.tools], ensure_ascii=False, default=str),
-                "record": json.dumps(rec.to_dict(), ensure_ascii=False, default=str, sort_keys=True),
+                "tools": json.dumps(
+                    [t.to_dict() for t in ex.tools], ensure_ascii=False, default=str
+                ),
+                "record": json.dumps(
+                    rec.to_dict(), ensure_ascii=False, default=str, sort_keys=True
+                ),
             }
         )
     return rows
@@ -72,10 +78,17 @@ def rows_for(records, examples: dict[str, Example], seed: int, desc: str) -> lis
 
 def build(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
     """The pipeline end to end; returns the manifest (also written to ``out_dir``)."""
-    out = Path(out_dir)
+    llm = make_client(cfg.llm, cfg.cache_dir)
+    try:
+        return _build(cfg, Path(out_dir), llm)
+    finally:
+        if llm is not None:
+            llm.close()
+
+
+def _build(cfg: DictConfig, out: Path, llm) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     seed = int(cfg.seed)
-    llm = make_client(cfg.llm, cfg.cache_dir)
     rejects = Rejects()
     dropped: list[dict[str, str]] = []
 
@@ -91,7 +104,9 @@ def build(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
     stages.set_postfix_str(f"{len(subset)} examples")
     stages.update()
 
-    samples = [sampling.sample_parameters(e, random.Random(f"sample:{seed}:{e.id}")) for e in subset]
+    samples = [
+        sampling.sample_parameters(e, random.Random(f"sample:{seed}:{e.id}")) for e in subset
+    ]
     stages.update()
     records, failed = underspecify.run(subset, samples, seed, llm, cfg.sampling.removal_prob)
     drop("underspecify", failed)
@@ -99,7 +114,9 @@ def build(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
 
     scorer = None
     if cfg.quality.enabled:
-        scorer = quality.SimilarityScorer(cfg.quality.model, cfg.quality.batch_size, cfg.quality.device)
+        scorer = quality.SimilarityScorer(
+            cfg.quality.model, cfg.quality.batch_size, cfg.quality.device
+        )
     records, qc_dropped, qc_counts = quality.run(
         records, cfg.quality.threshold, scorer, cfg.quality.leak_check
     )
@@ -115,9 +132,14 @@ def build(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
     train, aug_stats = augment.run(train, aug.ratio, seed, dict(aug.mix), llm)
     stages.update()
 
-    splits = {"train": rows_for(train, by_id, seed, "train"), "test": rows_for(test, by_id, seed, "test")}
-    write_outputs(out, splits, train + test, rejects, dropped)
-    manifest = make_manifest(cfg, examples, subset, rejects, dropped, qc_counts, splits, aug_stats, llm)
+    splits = {
+        "train": rows_for(train, by_id, seed, "train"),
+        "test": rows_for(test, by_id, seed, "test"),
+    }
+    write_outputs(out, splits, rejects, dropped)
+    manifest = make_manifest(
+        cfg, examples, subset, rejects, dropped, qc_counts, splits, aug_stats, llm
+    )
     if scorer is not None:
         manifest["quality"]["strings_encoded"] = scorer.encoded
     _write_json(out / "manifest.json", manifest)
@@ -126,12 +148,13 @@ def build(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def write_outputs(out: Path, splits, records, rejects: Rejects, dropped) -> None:
+def write_outputs(out: Path, splits, rejects: Rejects, dropped) -> None:
     import datasets
 
     for name, rows in splits.items():
         _write_jsonl(out / f"{name}.jsonl", rows)
-    _write_jsonl(out / "records.jsonl", [r.to_dict() for r in records])
+    with open(out / "records.jsonl", "w", encoding="utf-8") as fh:  # already JSON in each row
+        fh.writelines(r["record"] + "\n" for rows in splits.values() for r in rows)
     _write_jsonl(out / "dropped.jsonl", dropped)
     rejects.write(out / "rejects.jsonl")
     write_sharegpt(out / "sharegpt", splits)
@@ -179,7 +202,12 @@ def write_sharegpt(folder: Path, splits: dict[str, list[dict[str, Any]]]) -> Non
     info = {}
     for name, rows in splits.items():
         data = [
-            {"id": r["id"], "conversations": [{"from": roles[m["role"]], "value": m["content"]} for m in r["messages"]]}
+            {
+                "id": r["id"],
+                "conversations": [
+                    {"from": roles[m["role"]], "value": m["content"]} for m in r["messages"]
+                ],
+            }
             for r in rows
         ]
         _write_json(folder / f"{name}.json", data)
@@ -187,7 +215,12 @@ def write_sharegpt(folder: Path, splits: dict[str, list[dict[str, Any]]]) -> Non
             "file_name": f"{name}.json",
             "formatting": "sharegpt",
             "columns": {"messages": "conversations"},
-            "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt"},
+            "tags": {
+                "role_tag": "from",
+                "content_tag": "value",
+                "user_tag": "human",
+                "assistant_tag": "gpt",
+            },
         }
     _write_json(folder / "dataset_info.json", info)
 
@@ -226,7 +259,11 @@ def make_manifest(cfg, examples, subset, rejects, dropped, qc_counts, splits, au
             "final": sum(len(rows) for rows in splits.values()),
         },
         "rejects_by_field": rejects.counts(),
-        "quality": {"enabled": bool(cfg.quality.enabled), "threshold": cfg.quality.threshold, **qc_counts},
+        "quality": {
+            "enabled": bool(cfg.quality.enabled),
+            "threshold": cfg.quality.threshold,
+            **qc_counts,
+        },
         "splits": {name: _stats(rows) for name, rows in splits.items()},
         "augmentation": aug_stats,
         "llm_usage": (llm.stats if llm else LLMStats()).to_dict(),
@@ -234,7 +271,9 @@ def make_manifest(cfg, examples, subset, rejects, dropped, qc_counts, splits, au
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n")
+    path.write_text(
+        json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
+    )
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:

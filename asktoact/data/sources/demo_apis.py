@@ -311,7 +311,10 @@ APIS = [
         "media",
         "play_song",
         "Play a song.",
-        [("title", STR, "song", "Song title.", True), ("artist", STR, "artist", "Performer.", False)],
+        [
+            ("title", STR, "song", "Song title.", True),
+            ("artist", STR, "artist", "Performer.", False),
+        ],
         ["Play '{title}'.", "Play '{title}' by {artist}."],
     ),
     (

@@ -1,0 +1,1 @@
+"""Reports: tables of our runs beside the papers' numbers."""

@@ -1,0 +1,178 @@
+"""The pipeline end to end: outputs, determinism, manifest, resume, secrets, Hydra entry point."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import datasets
+import pytest
+from conftest import FIXTURES, ROOT, shared
+
+from asktoact.data.build import build
+from asktoact.llm import LLMClient, ResponseCache
+
+DATASET_FILES = [
+    "train.jsonl",
+    "test.jsonl",
+    "records.jsonl",
+    "dropped.jsonl",
+    "rejects.jsonl",
+    "sharegpt/train.json",
+    "sharegpt/test.json",
+    "sharegpt/dataset_info.json",
+    "dataset/train/data-00000-of-00001.arrow",
+    "dataset/test/data-00000-of-00001.arrow",
+    "dataset/dataset_dict.json",
+    "dataset/train/state.json",
+]
+
+
+class Killed(BaseException):
+    """Not an Exception: like a kill, it is never caught as a provider error."""
+
+
+def same_files(a: Path, b: Path) -> None:
+    for name in DATASET_FILES:
+        assert filecmp.cmp(a / name, b / name, shallow=False), name
+
+
+def test_outputs_exist_load_and_agree_with_the_manifest(gen_cfg, tmp_path):
+    manifest = build(gen_cfg("augmentation.ratio=0.3"), tmp_path / "out")
+    out = tmp_path / "out"
+    dd = datasets.load_from_disk(str(out / "dataset"))
+    assert set(dd) == {"train", "test"}
+    counts = manifest["counts"]
+    assert counts["final"] == len(dd["train"]) + len(dd["test"])
+    assert (
+        counts["final"]
+        == counts["selected"]
+        - counts["underspecify_failed"]
+        - counts["quality_dropped"]
+        - counts["clarify_failed"]
+    )
+    dropped = (out / "dropped.jsonl").read_text().splitlines()
+    assert len(dropped) == counts["selected"] - counts["final"]
+    train = manifest["splits"]["train"]
+    assert train["rows"] == len(dd["train"]) and abs(train["augmented"] - 0.3 * train["rows"]) <= 1
+    assert sum(train["levels"].values()) == train["rows"]
+    assert sum(train["error_types"].values()) == train["augmented"]
+    row = dd["train"][0]
+    assert row["messages"][0]["role"] == "user" and json.loads(row["solution"])
+    assert json.loads(row["record"])["id"] == row["id"]
+    jsonl = [json.loads(x) for x in (out / "train.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in jsonl] == dd["train"]["id"]
+    share = json.loads((out / "sharegpt/train.json").read_text())
+    info = json.loads((out / "sharegpt/dataset_info.json").read_text())
+    assert info["asktoact_train"]["formatting"] == "sharegpt"
+    for conv in share:
+        froms = [t["from"] for t in conv["conversations"]]
+        assert froms == ["human", "gpt"] * (len(froms) // 2)
+
+
+def test_same_config_and_seed_give_byte_identical_files(gen_cfg, tmp_path):
+    cfg = gen_cfg("augmentation.ratio=0.3", "seed=5")
+    build(cfg, tmp_path / "a")
+    build(cfg, tmp_path / "b")
+    same_files(tmp_path / "a", tmp_path / "b")
+    build(gen_cfg("augmentation.ratio=0.3", "seed=6"), tmp_path / "c")
+    assert not filecmp.cmp(tmp_path / "a/train.jsonl", tmp_path / "c/train.jsonl", shallow=False)
+
+
+def test_xlam_fixture_runs_and_rejects_land_in_the_rejects_file(gen_cfg, tmp_path):
+    cfg = gen_cfg("data=xlam", f"data.path={FIXTURES / 'xlam_sample.jsonl'}", "test_size=0.0")
+    manifest = build(cfg, tmp_path)
+    rejects = [json.loads(x) for x in (tmp_path / "rejects.jsonl").read_text().splitlines()]
+    assert manifest["counts"]["rejected"] == len(rejects) == 5
+    assert manifest["counts"]["loaded"] == 5
+
+
+@pytest.mark.parametrize("source", ["bfcl", "taskbench"])
+def test_real_sources_run_end_to_end(gen_cfg, tmp_path, source):
+    folder = shared("bfcl" if source == "bfcl" else "taskbench_dailylifeapis")
+    manifest = build(gen_cfg(f"data={source}", f"data.path={folder}", "max_examples=150"), tmp_path)
+    assert manifest["counts"]["final"] > 0
+    assert manifest["counts"]["selected"] == min(150, manifest["counts"]["loaded"])
+
+
+def test_llm_path_resumes_after_a_kill_and_matches_an_uninterrupted_run(
+    gen_cfg, tmp_path, monkeypatch
+):
+    cfg = gen_cfg("llm=offline", "augmentation.ratio=0.3")
+    whole = build(
+        gen_cfg("llm=offline", "augmentation.ratio=0.3", f"cache_dir={tmp_path / 'c2'}"),
+        tmp_path / "whole",
+    )
+    total = whole["llm_usage"]["calls"]
+    assert total > 100
+
+    real_call, made = LLMClient._call, []
+
+    async def dying_call(self, messages):
+        if len(made) == 60:
+            raise Killed  # as if the process were killed mid-stage
+        made.append(1)
+        return await real_call(self, messages)
+
+    monkeypatch.setattr(LLMClient, "_call", dying_call)
+    with pytest.raises(Killed):
+        build(cfg, tmp_path / "resumed")
+    done = len(ResponseCache(Path(cfg.cache_dir) / "llm.sqlite"))  # replies that survived the kill
+    assert 50 <= done <= 60
+    monkeypatch.setattr(LLMClient, "_call", real_call)
+    resumed = build(cfg, tmp_path / "resumed")
+    assert resumed["llm_usage"]["calls"] == total - done
+    same_files(tmp_path / "whole", tmp_path / "resumed")
+    again = build(cfg, tmp_path / "again")
+    assert again["llm_usage"]["calls"] == 0
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "asktoact.generate", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_secrets_never_reach_saved_configs_or_logs(tmp_path):
+    secret = "sk-test-0123456789-do-not-log"
+    proc = run_cli(
+        "llm=gpt-4o",
+        'llm.mock_response=\'{"question": "q"}\'',
+        "data.n=20",
+        "quality.enabled=false",
+        f"cache_dir={tmp_path / 'cache'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        env={"OPENAI_API_KEY": secret},
+    )
+    # The mocked model cannot rewrite queries, so rows fail validation; the run itself completes.
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    texts = [p.read_text(errors="ignore") for p in (tmp_path / "run").rglob("*") if p.is_file()]
+    assert texts and not any(secret in t for t in texts)
+    assert secret not in proc.stdout + proc.stderr
+    saved = (tmp_path / "run/.hydra/config.yaml").read_text()
+    assert "api_key_env: OPENAI_API_KEY" in saved
+
+
+def test_cli_multirun_sweeps_augmentation_ratio(tmp_path):
+    proc = run_cli(
+        "--multirun",
+        "augmentation=r00,r30",
+        "data.n=60",
+        "quality.enabled=false",
+        f"cache_dir={tmp_path / 'cache'}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifests = sorted((tmp_path / "sweep").glob("*/manifest.json"))
+    assert len(manifests) == 2
+    ratios = sorted(json.loads(m.read_text())["augmentation"]["ratio"] for m in manifests)
+    assert ratios == [0.0, 0.3]

@@ -1,0 +1,93 @@
+"""Loaders: xlam fixture (good and malformed rows), BFCL and TaskBench on ../shared/data, demo."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import FIXTURES, shared
+
+from asktoact.data.sources import bfcl, demo, taskbench, xlam
+from asktoact.data.sources.base import Rejects, normalise_type
+from asktoact.data.underspecify import value_in_text
+
+
+def test_xlam_fixture_loads_good_rows_and_rejects_each_bad_one():
+    rejects = Rejects()
+    examples = xlam.load(path=str(FIXTURES / "xlam_sample.jsonl"), rejects=rejects)
+    assert [e.id for e in examples] == ["xlam-1", "xlam-2", "xlam-3", "xlam-4", "xlam-5"]
+    first = examples[0]
+    assert first.solution[0].to_dict() == {
+        "task": "get_weather",
+        "arguments": [{"name": "city", "value": "Lisbon"}, {"name": "units", "value": "imperial"}],
+    }
+    units = first.tool("get_weather").param("units")
+    assert (units.type, units.required) == ("string", False)  # "str, optional"
+    by_row = {r["row"]: r for r in rejects.rows}
+    assert by_row[6]["field"] == "query" and by_row[6]["reason"] == "missing field"
+    assert by_row[7]["field"] == "tools" and "unparsable JSON" in by_row[7]["reason"]
+    assert "unknown tool 'get_forecast'" in by_row[8]["reason"]
+    assert by_row[9]["field"] == "solution[0].arguments.town"
+    assert by_row["xlam_sample.jsonl:10"]["field"] == "line"
+    assert len(rejects.rows) == 5
+    assert all("raw" in r for r in rejects.rows)  # the rejected row is kept, not lost
+
+
+def test_rejects_file_round_trips(tmp_path):
+    rejects = Rejects()
+    xlam.load(path=str(FIXTURES / "xlam_sample.jsonl"), rejects=rejects)
+    rejects.write(tmp_path / "rejects.jsonl")
+    lines = (tmp_path / "rejects.jsonl").read_text().splitlines()
+    assert [json.loads(line)["row"] for line in lines] == [r["row"] for r in rejects.rows]
+
+
+def test_normalise_type_handles_source_spellings():
+    assert normalise_type("str, optional") == ("string", True)
+    assert normalise_type("List[int]") == ("array", False)
+    assert normalise_type("dict") == ("object", False)
+    assert normalise_type("float") == ("number", False)
+    assert normalise_type(None) == ("string", False)
+
+
+def test_bfcl_picks_first_value_and_skips_omittable_parameters():
+    rejects = Rejects()
+    examples = {e.id: e for e in bfcl.load(str(shared("bfcl")), rejects=rejects)}
+    assert len(examples) == 800 and not rejects.rows
+    tri = examples["bfcl-multiple_0"]
+    # ground truth: side1 [5], side2 [4], side3 [3], get_area ["", true] ... -> omittable skipped
+    assert tri.solution[0].args == {"side1": 5, "side2": 4, "side3": 3}
+    assert tri.domain == "multiple" and len(tri.tools) > 1
+    assert (
+        examples["bfcl-simple_python_0"].tool("calculate_triangle_area").param("unit").required
+        is False
+    )
+    assert any(len(e.solution) > 1 for e in examples.values() if e.domain == "parallel")
+
+
+def test_taskbench_loads_rows_and_rejects_misspelt_arguments():
+    rejects = Rejects()
+    examples = taskbench.load(str(shared("taskbench_dailylifeapis")), rejects=rejects)
+    assert len(examples) + len(rejects.rows) == 35
+    assert examples[0].solution[0].to_dict() == {
+        "task": "play_movie_by_title",
+        "arguments": [{"name": "title", "value": "Inception"}],
+    }
+    reasons = {r["row"]: r["reason"] for r in rejects.rows}
+    assert (
+        reasons["38563456"] == "unknown parameter 'transfer_insstruction' for tool 'online_banking'"
+    )
+
+
+def test_demo_rows_are_seeded_prefix_stable_and_state_every_value():
+    rows = demo.load(n=300, seed=3)
+    assert [r.to_dict() for r in demo.load(n=50, seed=3)] == [r.to_dict() for r in rows[:50]]
+    assert demo.load(n=5, seed=4)[0].to_dict() != rows[0].to_dict()
+    assert {len(r.solution) for r in rows} == {1, 2, 3, 4}
+    assert len({r.domain for r in rows}) >= 10
+    for r in rows:
+        names = {t.name for t in r.tools}
+        assert {c.task for c in r.solution} < names  # distractor tools are listed too
+        for call in r.solution:
+            for name, value in call.arguments:
+                assert r.tool(call.task).param(name) is not None
+                items = value if isinstance(value, list) else [value]
+                assert all(value_in_text(r.query, v) for v in items), (r.query, name, value)
