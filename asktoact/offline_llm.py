@@ -68,7 +68,7 @@ def _clarify(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         for name, arg in call["arguments"].items():
             if arg.get("removed"):
                 noun = noun_for(tool.param(name) if tool else None, name)
-                q = rng.choice(clarify._QUESTIONS).format(noun=noun, api=call["name"])
+                q = rng.choice(clarify.QUESTION_TEMPLATES).format(noun=noun, api=call["name"])
                 questions.append({"call": i, "param": name, "question": q})
     return {"tool_steps": steps, "questions": questions}
 
@@ -104,15 +104,14 @@ def respond(messages: list[dict[str, str]]) -> str:
 
 
 class OfflineRulesLLM(CustomLLM):
-    async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any):
+    def completion(self, model: str, messages: list, *args: Any, **kwargs: Any):
+        content = respond(messages)
         return litellm.ModelResponse(
-            model=model, choices=[{"message": {"role": "assistant", "content": respond(messages)}}]
+            model=model, choices=[{"message": {"role": "assistant", "content": content}}]
         )
 
-    def completion(self, model: str, messages: list, *args: Any, **kwargs: Any):
-        return litellm.ModelResponse(
-            model=model, choices=[{"message": {"role": "assistant", "content": respond(messages)}}]
-        )
+    async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any):
+        return self.completion(model, messages)
 
 
 def register() -> None:

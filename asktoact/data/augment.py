@@ -201,7 +201,7 @@ def run(
         kind = rng.choices(allowed, weights=[mix[t] for t in allowed])[0]
         out[k] = inject(records[k], kind, random.Random(f"inject:{seed}:{records[k].id}"))
         types[kind] += 1
-    fallbacks = _llm_semantic(out, [k for k in chosen], llm) if llm is not None else 0
+    fallbacks = _llm_semantic(out, chosen, llm) if llm is not None else 0
     stats = {
         "ratio": ratio,
         "target": target,

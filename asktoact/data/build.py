@@ -258,7 +258,7 @@ def make_manifest(cfg, examples, subset, rejects, dropped, qc_counts, splits, au
             "clarify_failed": by_stage.get("clarify", 0),
             "final": sum(len(rows) for rows in splits.values()),
         },
-        "rejects_by_field": rejects.counts(),
+        "rejects_by_reason": rejects.counts(),
         "quality": {
             "enabled": bool(cfg.quality.enabled),
             "threshold": cfg.quality.threshold,

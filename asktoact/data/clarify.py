@@ -35,7 +35,7 @@ def step_text(k: int, api: str, description: str) -> str:
     return f"Step {k}: call {api} ({what[0].lower() + what[1:]})."
 
 
-_QUESTIONS = [
+QUESTION_TEMPLATES = [
     "Which {noun} should I use for {api}?",
     "Could you tell me the {noun} for {api}?",
     "What {noun} do you have in mind for {api}?",
@@ -56,7 +56,7 @@ def rules_question(
         single = noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
         return _PARTIAL.format(known=" and ".join(known), noun=single, api=api)
     apis = " and ".join(dict.fromkeys(record.key_info[j].name for j, _, _ in group))
-    return rng.choice(_QUESTIONS).format(noun=noun, api=apis)
+    return rng.choice(QUESTION_TEMPLATES).format(noun=noun, api=apis)
 
 
 def apply_rules(ex: Example, record: TransformationRecord, seed: int) -> TransformationRecord:

@@ -44,6 +44,9 @@ def normalise_type(raw: Any) -> tuple[str, bool]:
     return _TYPE_ALIASES.get(head, "string"), optional
 
 
+_QUOTED = re.compile(r"'[^']*'")
+
+
 class RowError(ValueError):
     """A row that cannot become an Example; ``field`` names what is wrong."""
 
@@ -67,7 +70,9 @@ class Rejects:
         self.rows.append(entry)
 
     def counts(self) -> dict[str, int]:
-        return dict(sorted(Counter(f"{r['source']}:{r['field']}" for r in self.rows).items()))
+        """Rejects per source and reason, with quoted names folded ("unknown tool '…'")."""
+        keys = (r["source"] + ": " + _QUOTED.sub("'…'", r["reason"]) for r in self.rows)
+        return dict(sorted(Counter(keys).items()))
 
     def write(self, path: Path) -> None:
         with open(path, "w", encoding="utf-8") as fh:
