@@ -10,11 +10,12 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from asktoact.data.build import build
+from asktoact.paths import CONF_DIR
 
 log = logging.getLogger(__name__)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="generate")
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="generate")
 def main(cfg: DictConfig) -> None:
     out_dir = cfg.out_dir or HydraConfig.get().runtime.output_dir
     manifest = build(cfg, out_dir)

@@ -14,6 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from asktoact.data.build import build
+from asktoact.paths import CONF_DIR
 from asktoact.report.dataset import render
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def reproduce(cfg: DictConfig, run_dir: Path, scale: str) -> Path:
     return path
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="reproduce")
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="reproduce")
 def main(cfg: DictConfig) -> None:
     hc = HydraConfig.get()
     path = reproduce(cfg, Path(hc.runtime.output_dir), hc.runtime.choices["scale"])

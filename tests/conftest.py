@@ -48,3 +48,15 @@ def shared(sub: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data folder {path} is absent (it lives beside the checkout)")
     return path
+
+
+@pytest.fixture(scope="session")
+def tokenizers(tmp_path_factory):
+    """The three embedded family tokenizers, built once per test session."""
+    from asktoact.train.tokenizer import build_tokenizer
+
+    cache = tmp_path_factory.mktemp("tok")
+    return {
+        f: build_tokenizer(f, vocab_size=1024, corpus_rows=300, cache_dir=cache)
+        for f in ("qwen2", "llama", "mistral")
+    }

@@ -1,0 +1,21 @@
+"""``asktoact-train``: thin Hydra entry over :func:`asktoact.train.run.run_training`."""
+
+from __future__ import annotations
+
+import logging
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from asktoact.paths import CONF_DIR
+
+log = logging.getLogger(__name__)
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
+def main(cfg: DictConfig) -> None:
+    from asktoact.train.run import run_training
+
+    summary = run_training(cfg, HydraConfig.get().runtime.output_dir)
+    log.info("trained %d steps; outputs: %s", summary["global_step"], summary.get("outputs"))

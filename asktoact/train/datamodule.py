@@ -1,0 +1,259 @@
+"""Encoded dialogues, length-grouped batches and the accumulated-batch loss normaliser.
+
+The batch sampler plans each optimizer step's *window* (``accumulate × world_size``
+micro-batches) up front, so every micro-batch carries the total loss weight of its whole window;
+the module divides by it and the loss is normalised over the accumulated (and distributed) batch,
+not per micro-batch. Length grouping sorts examples of similar length into the same micro-batch
+(within shuffled mega-chunks), which cuts padding on variable-length dialogues.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+from tqdm.auto import tqdm
+
+from asktoact.constants import IGNORE_INDEX
+from asktoact.train.encode import EncodeError, encode, tool_names_of
+from asktoact.train.masking import Masking
+
+log = logging.getLogger(__name__)
+
+
+def resolve_dataset_dir(path: str | Path) -> Path:
+    """A generate output dir (holding ``dataset/``) or the DatasetDict dir itself."""
+    path = Path(path)
+    if (path / "dataset" / "dataset_dict.json").exists():
+        return path / "dataset"
+    if (path / "dataset_dict.json").exists():
+        return path
+    raise FileNotFoundError(
+        f"data.path={path}: no DatasetDict here (expected dataset_dict.json or dataset/)"
+    )
+
+
+def encode_split(rows, tokenizer, masking: Masking, eot: str, max_length: int, desc: str):
+    """Encoded rows, and (id, reason) for rows that cannot be trained on."""
+    encoded, refused = [], []
+    for row in tqdm(rows, desc=f"encode {desc}", unit="ex", leave=False):
+        try:
+            enc = encode(
+                row["messages"],
+                tokenizer,
+                masking,
+                eot,
+                tool_names_of(row.get("tools", "")),
+                max_length,
+                row["id"],
+            )
+        except EncodeError as err:
+            refused.append({"id": row["id"], "split": desc, "reason": str(err)})
+            continue
+        enc["id"] = row["id"]
+        encoded.append(enc)
+    return encoded, refused
+
+
+class EncodedDataset(Dataset):
+    """Items are looked up by ``(index, window_weight)`` keys from :class:`WindowBatchSampler`."""
+
+    def __init__(self, rows: list[dict[str, Any]]):
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, key):
+        idx, window_weight = key if isinstance(key, tuple) else (key, None)
+        return {**self.rows[idx], "window_weight": window_weight}
+
+
+class WindowBatchSampler(Sampler):
+    """Micro-batches of indices for one rank, each paired with its window's total loss weight."""
+
+    def __init__(
+        self,
+        lengths,
+        weights,
+        micro_batch_size,
+        accumulate=1,
+        world_size=1,
+        rank=0,
+        shuffle=True,
+        group_by_length=True,
+        seed=0,
+        mega_factor=32,
+    ):
+        self.lengths, self.weights = lengths, weights
+        self.micro, self.accumulate = micro_batch_size, accumulate
+        self.world, self.rank = world_size, rank
+        self.shuffle, self.group, self.seed = shuffle, group_by_length, seed
+        self.mega = micro_batch_size * accumulate * world_size * mega_factor
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _micro_batches(self) -> list[list[int]]:
+        order = list(range(len(self.lengths)))
+        rng = random.Random(f"{self.seed}:{self.epoch}")
+        if self.shuffle:
+            rng.shuffle(order)
+        if self.group:
+            order = [
+                i
+                for k in range(0, len(order), self.mega)
+                for i in sorted(order[k : k + self.mega], key=lambda i: -self.lengths[i])
+            ]
+        batches = [order[k : k + self.micro] for k in range(0, len(order), self.micro)]
+        if self.shuffle and self.group:  # long and short batches interleave across steps
+            rng.shuffle(batches)
+        return batches
+
+    def windows(self) -> list[list[list[int]]]:
+        batches = self._micro_batches()
+        size = self.accumulate * self.world
+        wins = [batches[k : k + size] for k in range(0, len(batches), size)]
+        if self.world > 1 and wins and len(wins[-1]) < size:
+            wins.pop()  # every rank must take the same number of steps
+        return wins
+
+    def __iter__(self) -> Iterator[list[tuple[int, float]]]:
+        for win in self.windows():
+            total = float(sum(self.weights[i] for b in win for i in b))
+            for b in win[self.rank :: self.world]:
+                yield [(i, total) for i in b]
+
+    def __len__(self) -> int:
+        return sum(len(w[self.rank :: self.world]) for w in self.windows())
+
+
+def collate(items: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(x["input_ids"]) for x in items)
+
+    def pad(key: str, value) -> torch.Tensor:
+        return torch.tensor([x[key] + [value] * (width - len(x[key])) for x in items])
+
+    batch = {
+        "input_ids": pad("input_ids", pad_id),
+        "labels": pad("labels", IGNORE_INDEX),
+        "loss_weights": pad("loss_weights", 0.0).float(),
+        "attention_mask": torch.tensor(
+            [[1] * len(x["input_ids"]) + [0] * (width - len(x["input_ids"])) for x in items]
+        ),
+    }
+    ww = items[0]["window_weight"]
+    if ww is not None:
+        batch["window_weight"] = torch.tensor(ww, dtype=torch.float32)
+    return batch
+
+
+class DialogueDataModule(pl.LightningDataModule):
+    def __init__(
+        self,
+        path,
+        tokenizer,
+        masking: Masking,
+        eot: str,
+        max_length=1024,
+        micro_batch_size=8,
+        group_by_length=True,
+        val_split="test",
+        num_workers=0,
+        seed=0,
+        reject_file=None,
+        limit=None,
+    ):
+        super().__init__()
+        self.path, self.tokenizer, self.masking, self.eot = path, tokenizer, masking, eot
+        self.max_length, self.micro = max_length, micro_batch_size
+        self.group, self.val_split, self.workers, self.seed = (
+            group_by_length,
+            val_split,
+            num_workers,
+            seed,
+        )
+        self.reject_file, self.limit = reject_file, limit
+        self.train_rows: list[dict] = []
+        self.val_rows: list[dict] = []
+        self.stats: dict[str, Any] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_rows:
+            return
+        import datasets
+
+        dd = datasets.load_from_disk(str(resolve_dataset_dir(self.path)))
+        train = (
+            dd["train"]
+            if self.limit is None
+            else dd["train"].select(range(min(self.limit, len(dd["train"]))))
+        )
+        self.train_rows, refused = encode_split(
+            train, self.tokenizer, self.masking, self.eot, self.max_length, "train"
+        )
+        if self.val_split and self.val_split in dd:
+            val, more = encode_split(
+                dd[self.val_split], self.tokenizer, self.masking, self.eot, self.max_length, "val"
+            )
+            self.val_rows, refused = val, refused + more
+        self._report(refused)
+
+    def _report(self, refused: list[dict]) -> None:
+        n_tok = sum(len(r["input_ids"]) for r in self.train_rows)
+        self.stats = {
+            "train_examples": len(self.train_rows),
+            "val_examples": len(self.val_rows),
+            "refused": len(refused),
+            "truncated": sum(r["turns_dropped"] > 0 for r in self.train_rows),
+            "train_tokens": n_tok,
+            "trained_token_share": round(
+                sum(r["n_trained"] for r in self.train_rows) / max(n_tok, 1), 4
+            ),
+        }
+        if refused:
+            log.warning("%d examples cannot be trained on (see %s)", len(refused), self.reject_file)
+        if self.reject_file:
+            with open(self.reject_file, "w", encoding="utf-8") as fh:
+                fh.writelines(json.dumps(r) + "\n" for r in refused)
+        if not self.train_rows:
+            raise EncodeError(
+                f"no trainable example in {self.path} (masking {self.masking.name!r})"
+            )
+
+    def _loader(self, rows, shuffle: bool) -> DataLoader:
+        trainer = self.trainer
+        sampler = WindowBatchSampler(
+            [len(r["input_ids"]) for r in rows],
+            [sum(r["loss_weights"][1:]) for r in rows],  # position 0 is never predicted
+            self.micro,
+            accumulate=trainer.accumulate_grad_batches if (trainer and shuffle) else 1,
+            world_size=trainer.world_size if trainer else 1,
+            rank=trainer.global_rank if trainer else 0,
+            shuffle=shuffle,
+            group_by_length=self.group,
+            seed=self.seed,
+        )
+        if trainer is not None:
+            sampler.set_epoch(trainer.current_epoch)
+        pad = functools.partial(
+            collate, pad_id=self.tokenizer.pad_token_id
+        )  # picklable for workers
+        return DataLoader(
+            EncodedDataset(rows), batch_sampler=sampler, num_workers=self.workers, collate_fn=pad
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_rows, shuffle=True)
+
+    def val_dataloader(self):
+        return self._loader(self.val_rows, shuffle=False) if self.val_rows else []

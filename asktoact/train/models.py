@@ -1,0 +1,110 @@
+"""Model, tokenizer and adapter from the ``model`` and ``adapter`` config groups.
+
+Tiny models (``model.tiny: true``) are random-initialised from their family's config class with a
+project-built tokenizer (``tokenizer.py``): no network. Real models load with ``from_pretrained``
+from ``model.path`` (a local copy) or ``model.hf_id``. Adapters go through peft: ``lora`` and
+``dora`` (LoRA with weight decomposition) on ``model.lora_target_modules``; ``full`` trains all.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+
+from asktoact.train.families import family
+from asktoact.train.tokenizer import build_tokenizer
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def _source(model_cfg) -> str:
+    return model_cfg.get("path") or model_cfg.hf_id
+
+
+def load_tokenizer(model_cfg, cache_dir: str):
+    if model_cfg.tiny:
+        t = model_cfg.tokenizer
+        return build_tokenizer(model_cfg.family, t.vocab_size, t.corpus_rows, t.seed, cache_dir)
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(_source(model_cfg))
+    if tok.pad_token is None:  # Llama 3 ships without one; padding positions take no loss anyway
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def eot_of(model_cfg) -> str:
+    return model_cfg.get("eot") or family(model_cfg.family).eot
+
+
+def load_model(model_cfg, tokenizer, seed: int = 0):
+    from transformers import AutoModelForCausalLM
+
+    dtype = DTYPES[model_cfg.dtype]
+    if model_cfg.tiny:
+        config = instantiate(
+            model_cfg.config,
+            vocab_size=len(tokenizer),
+            pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
+        config._attn_implementation = model_cfg.attn_implementation
+        torch.manual_seed(seed)
+        return AutoModelForCausalLM.from_config(config, dtype=dtype)
+    return AutoModelForCausalLM.from_pretrained(
+        _source(model_cfg), dtype=dtype, attn_implementation=model_cfg.attn_implementation
+    )
+
+
+def apply_adapter(model, adapter_cfg, model_cfg):
+    if adapter_cfg.kind == "full":
+        return model
+    if adapter_cfg.kind not in ("lora", "dora"):
+        raise ValueError(f"adapter.kind must be lora, dora or full, got {adapter_cfg.kind!r}")
+    from peft import LoraConfig, get_peft_model
+
+    targets = adapter_cfg.get("target_modules") or model_cfg.lora_target_modules
+    config = LoraConfig(
+        r=adapter_cfg.r,
+        lora_alpha=adapter_cfg.alpha,
+        lora_dropout=adapter_cfg.dropout,
+        target_modules=targets if isinstance(targets, str) else list(targets),
+        use_dora=adapter_cfg.kind == "dora",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def parameter_counts(model) -> dict[str, Any]:
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {
+        "total": total,
+        "trainable": trainable,
+        "trainable_share": round(trainable / max(total, 1), 6),
+    }
+
+
+def save_outputs(model, tokenizer, out_dir, adapter_kind: str) -> dict[str, str]:
+    """Adapter (peft) and merged model, both in HF format with the tokenizer."""
+    from pathlib import Path
+
+    out = Path(out_dir)
+    paths = {}
+    if adapter_kind != "full":
+        model.save_pretrained(str(out / "adapter"))
+        tokenizer.save_pretrained(str(out / "adapter"))
+        paths["adapter"] = str(out / "adapter")
+        merged = model.merge_and_unload()
+    else:
+        merged = model
+    merged.save_pretrained(str(out / "merged"))
+    tokenizer.save_pretrained(str(out / "merged"))
+    paths["merged"] = str(out / "merged")
+    return paths

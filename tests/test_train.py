@@ -1,0 +1,211 @@
+"""Training end to end on CPU: loss falls, outputs load, resume, strategies, loggers, multirun."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import CONF, ROOT, compose_generate
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+
+from asktoact.data.build import build
+from asktoact.train.run import redact, run_training
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("data")
+    cache = tmp_path_factory.mktemp("cache")
+    build(compose_generate("data.n=300", "quality.enabled=false", f"cache_dir={cache}"), out)
+    return out
+
+
+def train_cfg(tmp_path, dataset, *overrides):
+    base = [
+        f"data.path={dataset}",
+        f"cache_dir={tmp_path / 'cache'}",
+        "logger=csv",
+        "data.micro_batch_size=4",
+        "optim.effective_batch_size=8",
+        "trainer.max_epochs=5",
+        "trainer.log_every_n_steps=1",
+        "trainer.limit_val_batches=2",
+        "data.max_length=768",
+    ]
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        return compose("train", overrides=[*base, *overrides])
+
+
+def losses(run_dir):
+    with open(run_dir / "csv" / "version_0" / "metrics.csv") as fh:
+        return [float(r["train/loss"]) for r in csv.DictReader(fh) if r.get("train/loss")]
+
+
+def test_tiny_model_trains_and_its_loss_falls(tmp_path, dataset):
+    cfg = train_cfg(
+        tmp_path,
+        dataset,
+        "adapter=full",
+        "adapter.lr=1e-3",
+        "trainer.max_steps=30",
+        "data.limit=160",
+    )
+    summary = run_training(cfg, tmp_path / "run")
+    curve = losses(tmp_path / "run")
+    assert summary["global_step"] == 30 and len(curve) >= 20
+    first, last = sum(curve[:5]) / 5, sum(curve[-5:]) / 5
+    assert last < first - 0.5, curve
+    refused = [
+        json.loads(x) for x in (tmp_path / "run/encode_rejects.jsonl").read_text().splitlines()
+    ]
+    assert (
+        summary["encoding"]["train_examples"] + sum(r["split"] == "train" for r in refused) == 160
+    )
+    assert all("no complete assistant turn fits in max_length=768" in r["reason"] for r in refused)
+    assert 0.1 < summary["encoding"]["trained_token_share"] < 0.9
+
+
+def test_lora_run_saves_an_adapter_and_a_merged_model_that_load(tmp_path, dataset):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    cfg = train_cfg(
+        tmp_path,
+        dataset,
+        "adapter=lora",
+        "trainer.max_steps=3",
+        "data.limit=32",
+        "model=tiny-llama",
+    )
+    summary = run_training(cfg, tmp_path / "run")
+    assert 0 < summary["parameters"]["trainable"] < summary["parameters"]["total"]
+    merged = AutoModelForCausalLM.from_pretrained(summary["outputs"]["merged"])
+    tok = AutoTokenizer.from_pretrained(summary["outputs"]["merged"])
+    assert merged.config.model_type == "llama" and "<|eot_id|>" in tok.apply_chat_template(
+        [{"role": "user", "content": "hi"}], tokenize=False
+    )
+    base = AutoModelForCausalLM.from_config(merged.config)
+    adapted = PeftModel.from_pretrained(base, summary["outputs"]["adapter"])
+    assert any("lora" in n for n, _ in adapted.named_parameters())
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path, dataset):
+    first = run_training(
+        train_cfg(
+            tmp_path,
+            dataset,
+            "trainer.max_steps=4",
+            "trainer.checkpoint_every_n_steps=2",
+            "data.limit=48",
+        ),
+        tmp_path / "run",
+    )
+    assert first["global_step"] == 4 and (tmp_path / "run/checkpoints/last.ckpt").exists()
+    again = run_training(
+        train_cfg(
+            tmp_path,
+            dataset,
+            "trainer.max_steps=6",
+            "trainer.checkpoint_every_n_steps=2",
+            "data.limit=48",
+        ),
+        tmp_path / "run",
+    )
+    assert again["resumed_from"].endswith("last.ckpt") and again["global_step"] == 6
+    import torch
+
+    state = torch.load(tmp_path / "run/checkpoints/last.ckpt", weights_only=False)["state_dict"]
+    assert state and all("lora" in k for k in state)  # only trainable tensors are checkpointed
+
+
+@pytest.mark.parametrize(
+    "name", ["auto", "ddp", "deepspeed_zero2", "deepspeed_zero3", "deepspeed_zero3_offload"]
+)
+def test_strategy_configs_build_on_cpu(tmp_path, dataset, name):
+    from asktoact.train.run import make_strategy
+
+    cfg = train_cfg(tmp_path, dataset, f"strategy={name}")
+    strategy = make_strategy(cfg.strategy)
+    if name == "auto":
+        assert strategy == "auto"
+        return
+    if name == "ddp":
+        assert type(strategy).__name__ == "DDPStrategy"
+        return
+    zero = strategy.config["zero_optimization"]
+    assert type(strategy).__name__ == "DeepSpeedStrategy"
+    assert zero["stage"] == (2 if name.endswith("zero2") else 3)
+    assert bool(zero.get("offload_optimizer")) == name.endswith("offload")
+    assert bool(zero.get("offload_param")) == name.endswith("offload")
+
+
+def test_masking_configs_instantiate(tmp_path, dataset):
+    for name in ("standard", "selective", "mae", "pkt", "selective_pkt", "mae_pkt"):
+        m = instantiate(train_cfg(tmp_path, dataset, f"masking={name}").masking)
+        assert m.name == name and m.pkt == name.endswith("pkt")
+
+
+def test_redact_hides_secret_values_but_keeps_variable_names():
+    cfg = {
+        "llm": {"api_key_env": "OPENAI_API_KEY", "api_key": "sk-live"},
+        "wandb": {"token": "t"},
+        "lr": 1e-4,
+    }
+    assert redact(cfg) == {
+        "llm": {"api_key_env": "OPENAI_API_KEY", "api_key": "***"},
+        "wandb": {"token": "***"},
+        "lr": 1e-4,
+    }
+
+
+def test_wandb_logger_runs_offline_without_a_key(tmp_path, dataset, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    secret = "sk-should-never-leak-0123"
+    cfg = train_cfg(
+        tmp_path,
+        dataset,
+        "logger=wandb",
+        "logger.tags=[test]",
+        "trainer.max_steps=2",
+        "data.limit=16",
+        f"+llm.api_key={secret}",
+    )
+    run_training(cfg, tmp_path / "run")
+    runs = list((tmp_path / "run" / "wandb").glob("offline-run-*/*.wandb"))
+    assert len(runs) == 1
+    record = runs[0].read_bytes()  # the offline run: config, metrics and summary, to `wandb sync`
+    assert b"selective" in record and b"train/loss" in record
+    assert secret.encode() not in record
+
+
+def test_cli_multirun_sweeps_masking(tmp_path, dataset):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "asktoact.train",
+            "--multirun",
+            "masking=selective,mae",
+            f"data.path={dataset}",
+            "logger=none",
+            "+debug=fast",
+            f"cache_dir={tmp_path / 'cache'}",
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "WANDB_MODE": "offline"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summaries = [
+        json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("*/train_summary.json"))
+    ]
+    assert len(summaries) == 2 and all(s["global_step"] == 6 for s in summaries)
