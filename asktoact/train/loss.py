@@ -3,9 +3,10 @@
 Shapes: ``hidden`` (B, T, H) final hidden states, ``lm_weight`` (V, H) output embedding,
 ``labels`` (B, T) with IGNORE_INDEX where no loss, ``weights`` (B, T) float. Position t's hidden
 state predicts token t+1 (the usual causal shift, done here). Only trained positions are projected
-to the vocabulary, ``chunk_size`` rows at a time, each chunk under activation checkpointing: the
-forward keeps no (rows, V) float32 logits and the backward recomputes one chunk at a time. Peak
-extra memory is one chunk's logits instead of B·T·V floats (≈ 2.5 GB at V=152k, T=4096).
+to the vocabulary, ``chunk_size`` rows at a time, and each chunk's gradient is formed right away
+(a fused linear + cross-entropy): no (rows, V) float32 logits outlive their chunk and nothing is
+recomputed. Peak extra memory is one chunk's logits instead of B·T·V floats (≈ 2.5 GB per
+sequence at V=152k, T=4096).
 
 The function returns *sums* (weighted loss, total weight, token count); the caller divides by the
 total weight of the whole accumulated batch (DESIGN.md §4), not by a per-micro-batch mean.
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch.utils.checkpoint import checkpoint
 
 from asktoact.constants import IGNORE_INDEX
 
@@ -29,11 +29,54 @@ class LossSums:
     tokens: int  # number of trained tokens
 
 
-def _chunk_loss(
-    h: torch.Tensor, w_out: torch.Tensor, bias, y: torch.Tensor, w: torch.Tensor
-) -> torch.Tensor:
-    logits = F.linear(h, w_out, bias).float()
-    return (F.cross_entropy(logits, y, reduction="none") * w).sum()
+class _FusedLinearCE(torch.autograd.Function):
+    """Σ w·CE(h Wᵀ + b, y) with its gradients computed chunk by chunk during the forward.
+
+    Each chunk's logits exist only inside the loop: their gradient (softmax − onehot)·w is formed
+    at once and turned into gradients for ``h`` (and ``W``/``b`` when they train), so the backward
+    only scales stored gradients. Same matmuls as a plain forward + backward, no recomputation.
+    """
+
+    @staticmethod
+    def forward(ctx, h, weight, bias, y, w, chunk_size):
+        grad_h = torch.empty_like(h) if h.requires_grad else None
+        grad_w = torch.zeros_like(weight, dtype=torch.float32) if weight.requires_grad else None
+        grad_b = (
+            torch.zeros_like(bias, dtype=torch.float32)
+            if bias is not None and bias.requires_grad
+            else None
+        )
+        total = torch.zeros((), dtype=torch.float32, device=h.device)
+        for i in range(0, h.shape[0], chunk_size):
+            hc, yc, wc = h[i : i + chunk_size], y[i : i + chunk_size], w[i : i + chunk_size]
+            logits = F.linear(hc, weight, bias).float()
+            lse = torch.logsumexp(logits, dim=-1)
+            total += ((lse - logits.gather(1, yc[:, None]).squeeze(1)) * wc).sum()
+            if grad_h is None and grad_w is None and grad_b is None:
+                continue
+            dlogits = torch.exp(logits.sub_(lse[:, None]))  # softmax, in place of the logits
+            dlogits[torch.arange(len(yc), device=h.device), yc] -= 1.0
+            dlogits.mul_(wc[:, None])
+            if grad_h is not None:
+                grad_h[i : i + chunk_size] = dlogits.to(h.dtype) @ weight
+            if grad_w is not None:
+                grad_w += dlogits.T.to(h.dtype) @ hc
+            if grad_b is not None:
+                grad_b += dlogits.sum(0)
+        ctx.save_for_backward(*(t for t in (grad_h, grad_w, grad_b) if t is not None))
+        ctx.has = (grad_h is not None, grad_w is not None, grad_b is not None)
+        ctx.dtypes = (weight.dtype, None if bias is None else bias.dtype)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        saved = iter(ctx.saved_tensors)
+        grads = [next(saved) * grad_out if has else None for has in ctx.has]
+        if grads[1] is not None:
+            grads[1] = grads[1].to(ctx.dtypes[0])
+        if grads[2] is not None:
+            grads[2] = grads[2].to(ctx.dtypes[1])
+        return grads[0], grads[1], grads[2], None, None, None
 
 
 def weighted_lm_loss(
@@ -48,20 +91,7 @@ def weighted_lm_loss(
     keep = y != IGNORE_INDEX
     h = hidden[:, :-1][keep]  # (N, H): only positions that take loss
     y, w = y[keep], weights[:, 1:][keep].float()
-    total = hidden.new_zeros((), dtype=torch.float32)
-    for i in range(0, h.shape[0], chunk_size):
-        args = (
-            h[i : i + chunk_size],
-            lm_weight,
-            lm_bias,
-            y[i : i + chunk_size],
-            w[i : i + chunk_size],
-        )
-        total = total + (
-            checkpoint(_chunk_loss, *args, use_reentrant=False)
-            if torch.is_grad_enabled()
-            else _chunk_loss(*args)
-        )
+    total = _FusedLinearCE.apply(h, lm_weight, lm_bias, y, w, chunk_size)
     return LossSums(total, w.sum(), int(keep.sum()))
 
 

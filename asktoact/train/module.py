@@ -45,6 +45,16 @@ class ClarifyLM(pl.LightningModule):
         self._tick: float | None = None
         self.save_hyperparameters(ignore=["model"])
 
+    def on_fit_start(self) -> None:
+        strategy = self.trainer.strategy
+        if getattr(strategy, "zero_stage_3", False):
+            import deepspeed
+
+            # The loss reads the output embedding's weight directly instead of calling the head
+            # module, so ZeRO-3 must gather it whenever the engine's top-level module runs.
+            head = self.model.get_output_embeddings()
+            deepspeed.zero.register_external_parameter(strategy.model.module, head.weight)
+
     def loss_sums(self, batch: dict[str, torch.Tensor]) -> LossSums:
         body, head = decoder_and_head(self.model)
         hidden = body(
