@@ -43,7 +43,8 @@ format: $(STAMP)  ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff format asktoact tests benchmarks
 
 bench: $(STAMP)  ## run the benchmarks (JSON on stdout, also under benchmarks/results/)
-	$(PY) benchmarks/bench_pipeline.py $(ARGS)
+	$(PY) benchmarks/bench_pipeline.py
+	$(PY) benchmarks/bench_train.py
 
 generate: $(STAMP)  ## build the clarification dataset (Hydra overrides in ARGS=...)
 	$(PY) -m asktoact.generate $(ARGS)

@@ -1,6 +1,7 @@
 """``make reproduce``: the main job end to end at ``scale=tiny`` (offline) or ``scale=paper``.
 
-Built so far: data generation and the dataset tables (AskToAct Tables 1–2). Training, evaluation
+Built so far: data generation with the dataset tables (AskToAct Tables 1–2), then one training run
+(``conf/train.yaml`` with the scale's ``train_overrides``) with its report. Interactive evaluation
 and the results tables are the next issues; this entry point says so when it stops.
 """
 
@@ -20,26 +21,83 @@ from asktoact.report.dataset import render
 log = logging.getLogger(__name__)
 
 NOT_BUILT = (
-    "Stopping after data generation: training (issue 3), interactive evaluation (issue 4) and "
-    "the experiment tables (issue 5) are not built yet."
+    "Stopping after data generation and training: interactive evaluation (issue 4) and the "
+    "experiment tables (issue 5) are not built yet."
 )
 
 
-def reproduce(cfg: DictConfig, run_dir: Path, scale: str) -> Path:
+def reproduce(cfg: DictConfig, run_dir: Path, scale: str, train: bool = True) -> list[Path]:
     manifest = build(cfg, run_dir / "data")
     reports = Path(cfg.reports_dir)
     reports.mkdir(parents=True, exist_ok=True)
     label = "tiny offline run: demo corpus, rules backends" if scale == "tiny" else f"{scale} run"
-    path = reports / "dataset.md"
-    path.write_text(render(manifest, label))
-    return path
+    written = [reports / "dataset.md"]
+    written[0].write_text(render(manifest, label))
+    if train:
+        from hydra import compose
+
+        from asktoact.train.run import run_training
+
+        overrides = [
+            *cfg.train_overrides,
+            f"data.path={run_dir / 'data'}",
+            f"seed={cfg.seed}",
+            f"cache_dir={cfg.cache_dir}",
+        ]
+        summary = run_training(compose("train", overrides=overrides), run_dir / "train")
+        written.append(reports / "training.md")
+        written[1].write_text(training_report(summary, overrides, label))
+    return written
+
+
+def training_report(summary: dict, overrides: list[str], label: str) -> str:
+    curve = _loss_curve(Path(summary["run_dir"]))
+    m, enc = summary["metrics"], summary["encoding"]
+    rows = [
+        (
+            "overrides",
+            " ".join(o for o in overrides if not o.startswith(("data.path", "cache_dir"))),
+        ),
+        ("optimizer steps", summary["global_step"]),
+        (
+            "train examples / refused / truncated",
+            f"{enc['train_examples']} / {enc['refused']} / {enc['truncated']}",
+        ),
+        ("trained-token share", enc["trained_token_share"]),
+        (
+            "parameters trainable / total",
+            f"{summary['parameters']['trainable']} / {summary['parameters']['total']}",
+        ),
+        (
+            "train loss, first 5 logged steps (mean)",
+            round(sum(curve[:5]) / max(len(curve[:5]), 1), 4),
+        ),
+        (
+            "train loss, last 5 logged steps (mean)",
+            round(sum(curve[-5:]) / max(len(curve[-5:]), 1), 4),
+        ),
+        ("val loss (end)", round(m.get("val/loss", float("nan")), 4)),
+        ("outputs", ", ".join(summary.get("outputs", {}).values())),
+    ]
+    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    return f"# Training report ({label})\n\n| item | value |\n| --- | --- |\n{table}\n"
+
+
+def _loss_curve(run_dir: Path) -> list[float]:
+    import csv
+
+    files = sorted(run_dir.glob("csv/version_*/metrics.csv"))
+    if not files:
+        return []
+    with open(files[-1]) as fh:
+        return [float(r["train/loss"]) for r in csv.DictReader(fh) if r.get("train/loss")]
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="reproduce")
 def main(cfg: DictConfig) -> None:
     hc = HydraConfig.get()
-    path = reproduce(cfg, Path(hc.runtime.output_dir), hc.runtime.choices["scale"])
-    log.info("dataset report: %s", path)
+    paths = reproduce(cfg, Path(hc.runtime.output_dir), hc.runtime.choices["scale"])
+    log.info("reports: %s", ", ".join(map(str, paths)))
     log.warning(NOT_BUILT)
 
 

@@ -193,7 +193,7 @@ def test_reproduce_writes_the_dataset_report(tmp_path):
                 f"reports_dir={tmp_path / 'reports'}",
             ],
         )
-    path = reproduce(cfg, tmp_path / "run", "tiny")
+    (path,) = reproduce(cfg, tmp_path / "run", "tiny", train=False)  # training: test_train.py
     text = path.read_text()
     assert "## Table 1" in text and "| avg_apis |" in text and "| total |" in text
     manifest = json.loads((tmp_path / "run/data/manifest.json").read_text())

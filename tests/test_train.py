@@ -209,3 +209,36 @@ def test_cli_multirun_sweeps_masking(tmp_path, dataset):
         json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("*/train_summary.json"))
     ]
     assert len(summaries) == 2 and all(s["global_step"] == 6 for s in summaries)
+
+
+def test_dora_adapter_adds_magnitude_vectors(tmp_path, dataset):
+    from asktoact.train.models import apply_adapter, load_model, load_tokenizer
+
+    cfg = train_cfg(tmp_path, dataset, "adapter=dora")
+    tok = load_tokenizer(cfg.model, cfg.cache_dir)
+    model = apply_adapter(load_model(cfg.model, tok), cfg.adapter, cfg.model)
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert any("lora_magnitude_vector" in n for n in names) and all("lora" in n for n in names)
+
+
+def test_real_model_config_loads_a_local_copy_with_from_pretrained(tmp_path, dataset):
+    """The qwen2.5-7b-instruct config's loading code, pointed at a small local checkpoint."""
+    from asktoact.train.models import load_model, load_tokenizer
+
+    tiny = train_cfg(tmp_path, dataset)
+    tok = load_tokenizer(tiny.model, tiny.cache_dir)
+    load_model(tiny.model, tok).save_pretrained(tmp_path / "local")
+    tok.save_pretrained(tmp_path / "local")
+    cfg = train_cfg(
+        tmp_path,
+        dataset,
+        "model=qwen2.5-7b-instruct",
+        f"model.path={tmp_path / 'local'}",
+        "model.dtype=float32",
+        "adapter=lora",
+        "trainer.max_steps=2",
+        "data.limit=16",
+    )
+    summary = run_training(cfg, tmp_path / "run")
+    assert summary["global_step"] == 2 and summary["encoding"]["train_examples"] > 0
+    assert summary["parameters"]["trainable"] < summary["parameters"]["total"]

@@ -49,12 +49,11 @@ class _FusedLinearCE(torch.autograd.Function):
         total = torch.zeros((), dtype=torch.float32, device=h.device)
         for i in range(0, h.shape[0], chunk_size):
             hc, yc, wc = h[i : i + chunk_size], y[i : i + chunk_size], w[i : i + chunk_size]
-            logits = F.linear(hc, weight, bias).float()
-            lse = torch.logsumexp(logits, dim=-1)
-            total += ((lse - logits.gather(1, yc[:, None]).squeeze(1)) * wc).sum()
+            logp = torch.log_softmax(F.linear(hc, weight, bias).float(), dim=-1)
+            total -= (logp.gather(1, yc[:, None]).squeeze(1) * wc).sum()
             if grad_h is None and grad_w is None and grad_b is None:
                 continue
-            dlogits = torch.exp(logits.sub_(lse[:, None]))  # softmax, in place of the logits
+            dlogits = logp.exp_()  # softmax, in place of the log-probabilities
             dlogits[torch.arange(len(yc), device=h.device), yc] -= 1.0
             dlogits.mul_(wc[:, None])
             if grad_h is not None:
