@@ -110,12 +110,13 @@ def loss_memory() -> dict:
 
 def _encoded(n_rows: int, variable: bool):
     """Encoded dialogues from the offline pipeline; ``variable`` mixes short and long ones."""
+    from hydra import compose, initialize_config_dir
+
     from asktoact.data.build import build
     from asktoact.train.datamodule import encode_split
     from asktoact.train.families import family
     from asktoact.train.masking import SCHEMES
     from asktoact.train.tokenizer import build_tokenizer
-    from hydra import compose, initialize_config_dir
 
     conf = str(Path(__file__).resolve().parents[1] / "conf")
     tmp = Path(tempfile.mkdtemp())
