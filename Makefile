@@ -45,6 +45,7 @@ format: $(STAMP)  ## apply ruff fixes and formatting
 bench: $(STAMP)  ## run the benchmarks (JSON on stdout, also under benchmarks/results/)
 	$(PY) benchmarks/bench_pipeline.py
 	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_eval.py
 
 generate: $(STAMP)  ## build the clarification dataset (Hydra overrides in ARGS=...)
 	$(PY) -m asktoact.generate $(ARGS)

@@ -69,6 +69,10 @@ class ResponseCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path)
+        # WAL + NORMAL: each commit survives a killed process (what resuming needs) without an
+        # fsync per reply, which would otherwise dominate fast, highly concurrent runs.
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT)")
 
     def get(self, key: str) -> str | None:
@@ -115,6 +119,7 @@ class LLMClient:
     timeout_s: float = 120.0
     json_mode: bool = True
     mock_response: str | None = None
+    mock_delay: float | None = None  # seconds litellm waits before a mocked reply (benchmarks)
     stats: LLMStats = field(default_factory=LLMStats)
 
     def __post_init__(self) -> None:
@@ -166,6 +171,8 @@ class LLMClient:
             kwargs["api_key"] = os.environ.get(self.api_key_env)
         if self.mock_response is not None:
             kwargs["mock_response"] = self.mock_response
+            if self.mock_delay:
+                kwargs["mock_delay"] = self.mock_delay
         retrying = tenacity.AsyncRetrying(
             wait=tenacity.wait_exponential(multiplier=1, min=1, max=30),
             stop=tenacity.stop_after_attempt(self.num_retries),
@@ -225,15 +232,39 @@ class LLMClient:
                 bar.update(1)
         return [t.result() for t in tasks]
 
-    def run_json(self, requests: list[JsonRequest], desc: str = "llm") -> list[JsonResult]:
-        """Run JSON tasks concurrently (at most ``max_concurrency`` in flight), in input order."""
-        if not requests:
-            return []
+    async def _text_task(self, key: str, messages: list[dict[str, str]], sem) -> JsonResult:
+        async with sem:
+            try:
+                return JsonResult(key, value=await self.complete(messages))
+            except Exception as exc:
+                if _fatal(exc):
+                    raise
+                self.stats.failures += 1
+                return JsonResult(key, error=f"llm call failed: {type(exc).__name__}: {exc}")
+
+    def run_text(
+        self, conversations: list[list[dict[str, str]]], desc: str = "llm"
+    ) -> list[JsonResult]:
+        """Free-text replies (an assistant's turn), concurrently and cached like JSON tasks."""
+
+        async def go():
+            sem = asyncio.Semaphore(self.max_concurrency)
+            return await asyncio.gather(
+                *(self._text_task(str(k), m, sem) for k, m in enumerate(conversations))
+            )
+
+        return self._run(go()) if conversations else []
+
+    def _run(self, coro):
         # One loop per client for its whole life: litellm keeps background logging tasks on the
         # loop it first saw, and a fresh asyncio.run() per stage would orphan them.
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(self._run_all(requests, desc))
+        return self._loop.run_until_complete(coro)
+
+    def run_json(self, requests: list[JsonRequest], desc: str = "llm") -> list[JsonResult]:
+        """Run JSON tasks concurrently (at most ``max_concurrency`` in flight), in input order."""
+        return self._run(self._run_all(requests, desc)) if requests else []
 
     def close(self) -> None:
         """Stop litellm's background tasks on our loop, close the loop and the cache."""

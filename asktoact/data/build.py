@@ -148,6 +148,24 @@ def _build(cfg: DictConfig, out: Path, llm) -> dict[str, Any]:
     return manifest
 
 
+def ensure_dataset(cfg: DictConfig, out: Path) -> Path:
+    """For train/evaluate with ``data.path`` null: build a dataset with their ``generate.*``,
+    ``seed``, ``cache_dir``, ``llm`` and ``augmentation`` settings (reused when already built)."""
+    from omegaconf import OmegaConf
+
+    if (out / "manifest.json").exists():
+        return out
+    overrides = {
+        "seed": cfg.seed,
+        "cache_dir": cfg.cache_dir,
+        "llm": cfg.llm,
+        "augmentation": cfg.augmentation,
+    }
+    # A plain copy of generate.*: Hydra's struct mode would refuse the added keys.
+    build(OmegaConf.merge(OmegaConf.to_container(cfg.generate, resolve=True), overrides), out)
+    return out
+
+
 def write_outputs(out: Path, splits, rejects: Rejects, dropped) -> None:
     import datasets
 

@@ -54,9 +54,16 @@ def rules_question(
     if arg.strategy == "partial":
         known = [render_value(v) for v in arg.value if render_value(v) != arg.original_value]
         single = noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
-        return _PARTIAL.format(known=" and ".join(known), noun=single, api=api)
-    apis = " and ".join(dict.fromkeys(record.key_info[j].name for j, _, _ in group))
+        return _PARTIAL.format(known=" and ".join(known), noun=single, api=_call_label(record, i))
+    apis = " and ".join(dict.fromkeys(_call_label(record, j) for j, _, _ in group))
     return rng.choice(QUESTION_TEMPLATES).format(noun=noun, api=apis)
+
+
+def _call_label(record: TransformationRecord, call: int) -> str:
+    """The API name, with its step when the API is called more than once (else questions collide)."""
+    name = record.key_info[call].name
+    repeated = sum(c.name == name for c in record.key_info) > 1
+    return f"{name} (step {call + 1})" if repeated else name
 
 
 def apply_rules(ex: Example, record: TransformationRecord, seed: int) -> TransformationRecord:

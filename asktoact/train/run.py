@@ -19,7 +19,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from asktoact.data.build import build
+from asktoact.data.build import ensure_dataset
 from asktoact.train.datamodule import DialogueDataModule
 from asktoact.train.models import (
     apply_adapter,
@@ -43,23 +43,6 @@ def redact(obj: Any) -> Any:
     if isinstance(obj, list):
         return [redact(v) for v in obj]
     return obj
-
-
-def generate_data(cfg: DictConfig, out: Path) -> Path:
-    """Build the dataset with the pipeline when ``data.path`` is null (reused if already built)."""
-    if (out / "manifest.json").exists():
-        return out
-    gen = OmegaConf.merge(
-        OmegaConf.to_container(cfg.generate, resolve=True),  # a plain copy: not in struct mode
-        {
-            "seed": cfg.seed,
-            "cache_dir": cfg.cache_dir,
-            "llm": cfg.llm,
-            "augmentation": cfg.augmentation,
-        },
-    )
-    build(gen, out)
-    return out
 
 
 def resolve_precision(value: str) -> str:
@@ -159,7 +142,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(cfg.seed, workers=True)
-    data_path = Path(cfg.data.path) if cfg.data.path else generate_data(cfg, run_dir / "data")
+    data_path = Path(cfg.data.path) if cfg.data.path else ensure_dataset(cfg, run_dir / "data")
     tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
     dm = DialogueDataModule(
         data_path,

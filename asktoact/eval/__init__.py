@@ -1,0 +1,1 @@
+"""Interactive evaluation: assistants, persona user simulator, episode loop, AskToAct metrics."""

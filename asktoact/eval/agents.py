@@ -1,0 +1,192 @@
+"""Assistants under evaluation: local HF models, any litellm model, and reference policies.
+
+Every agent maps a batch of episodes (their chat so far) to one assistant turn each. The
+reference policies read the episode's transformation record and exist to check the harness:
+``oracle`` asks exactly the missing values then answers correctly, ``never_ask`` answers at once
+guessing the missing values, ``ask_all`` asks for every parameter (stated or not) first.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from asktoact.constants import TAG_QUESTION
+from asktoact.data.assemble import summary
+from asktoact.data.clarify import groups
+
+SYSTEM_PROMPT = """You help users get tasks done with APIs. Each task comes with a list of APIs,
+but the user's description may leave out details the calls need. Never invent or assume a missing
+value; ask for it. Work in this order:
+1. [TASK DECOMPOSITION] Split the task into subtasks, one API call each, in the order they must run.
+2. [PARAMETER EVALUATION] For every call, say which required parameters the task states and which
+   are missing.
+3. [QUESTION] Ask the user about one missing value at a time, then wait for the answer. If the user
+   cannot give it, do not fill it in yourself. Repeat until nothing is missing.
+4. [SUMMARY] Briefly state what the user wants, then give the calls in order as JSON:
+   [{"task": "<API name>", "arguments": [{"name": "<parameter>", "value": <value>}]}]
+Use the bracketed tags exactly as written. Do not execute the APIs."""
+
+
+class ReferenceAgent:
+    """Base of the rule policies: one decision per episode from its record and turn count."""
+
+    def respond(self, episodes) -> list[str]:
+        return [
+            self.turn(ep, sum(m["role"] == "assistant" for m in ep.messages)) for ep in episodes
+        ]
+
+
+class OracleAgent(ReferenceAgent):
+    def turn(self, ep, k: int) -> str:
+        gs = groups(ep.record)
+        return f"{TAG_QUESTION} {gs[k][0][2].question}" if k < len(gs) else summary(ep.record)
+
+
+def _guess(ep, call: int, name: str) -> Any:
+    tool = next((t for t in ep.tools if t.name == ep.record.key_info[call].name), None)
+    spec = tool.param(name) if tool else None
+    if spec is not None and spec.default is not None:
+        return spec.default
+    return {"integer": 0, "number": 0, "boolean": False, "array": [], "object": {}}.get(
+        spec.type if spec else "", ""
+    )
+
+
+class NeverAskAgent(ReferenceAgent):
+    def turn(self, ep, k: int) -> str:
+        sol = [
+            {
+                "task": c.name,
+                "arguments": [
+                    {"name": n, "value": _guess(ep, i, n) if a.removed else a.value}
+                    for n, a in c.arguments.items()
+                ],
+            }
+            for i, c in enumerate(ep.record.key_info)
+        ]
+        return summary(ep.record, sol)
+
+
+class AskAllAgent(ReferenceAgent):
+    def turn(self, ep, k: int) -> str:
+        params = ep.record.params()
+        if k < len(params):
+            i, name, _ = params[k]
+            return (
+                f'{TAG_QUESTION} What value should "{name}" of {ep.record.key_info[i].name} have?'
+            )
+        return summary(ep.record)
+
+
+class LiteLLMAgent:
+    """Any litellm model (OpenAI, Anthropic, DeepSeek, a vLLM server …) with our system prompt."""
+
+    def __init__(self, client, system_prompt: bool = True):
+        self.client, self.system_prompt = client, system_prompt
+
+    def respond(self, episodes) -> list[str]:
+        system = [{"role": "system", "content": SYSTEM_PROMPT}] if self.system_prompt else []
+        results = self.client.run_text([system + ep.messages for ep in episodes], "assistant")
+        # A failed call is an empty turn: parsed as a question nobody can answer, never a crash.
+        return [r.value if r.ok else "" for r in results]
+
+
+class LocalAgent:
+    """A local HF causal LM (merged weights, or a base model plus a peft adapter), batched and
+    greedy by default; generation stops at the chat template's end-of-turn token."""
+
+    def __init__(
+        self,
+        path: str,
+        adapter: str | None = None,
+        batch_size: int = 16,
+        max_new_tokens: int = 384,
+        system_prompt: bool = False,
+        dtype: str = "float32",
+        device: str = "auto",
+        eot: str | None = None,
+        do_sample: bool = False,
+        temperature: float = 1.0,
+    ):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.device = (
+            ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        )
+        self.tok = AutoTokenizer.from_pretrained(adapter or path)
+        self.tok.padding_side = "left"
+        if self.tok.pad_token is None:
+            self.tok.pad_token = self.tok.eos_token
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+        if adapter:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, adapter)
+        self.model = model.to(self.device).eval()
+        self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
+        self.system_prompt, self.do_sample, self.temperature = system_prompt, do_sample, temperature
+        stop = [self.tok.convert_tokens_to_ids(eot)] if eot else []
+        self.stop_ids = [i for i in stop if i is not None and i != self.tok.unk_token_id] or [
+            self.tok.eos_token_id
+        ]
+
+    def prompt(self, messages: list[dict[str, str]]) -> str:
+        system = [{"role": "system", "content": SYSTEM_PROMPT}] if self.system_prompt else []
+        return self.tok.apply_chat_template(
+            system + messages, tokenize=False, add_generation_prompt=True
+        )
+
+    def respond(self, episodes) -> list[str]:
+        out = []
+        for k in range(0, len(episodes), self.batch_size):
+            out += self.generate(
+                [self.prompt(ep.messages) for ep in episodes[k : k + self.batch_size]]
+            )
+        return out
+
+    def generate(self, prompts: list[str]) -> list[str]:
+        import torch
+
+        enc = self.tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(
+            self.device
+        )
+        with torch.no_grad():
+            ids = self.model.generate(
+                **enc,
+                max_new_tokens=self.max_new_tokens,
+                do_sample=self.do_sample,
+                temperature=self.temperature if self.do_sample else None,
+                top_p=None,
+                top_k=None,
+                eos_token_id=self.stop_ids,
+                pad_token_id=self.tok.pad_token_id,
+            )
+        return [
+            t.strip()
+            for t in self.tok.batch_decode(
+                ids[:, enc["input_ids"].shape[1] :], skip_special_tokens=True
+            )
+        ]
+
+
+REFERENCE = {"oracle": OracleAgent, "never_ask": NeverAskAgent, "ask_all": AskAllAgent}
+
+
+def make_agent(cfg, client_factory) -> Any:
+    kind = cfg.kind
+    if kind in REFERENCE:
+        return REFERENCE[kind]()
+    if kind == "local":
+        kw = {k: v for k, v in cfg.items() if k not in ("kind", "name")}
+        return LocalAgent(**kw)
+    if kind == "litellm":
+        return LiteLLMAgent(client_factory(cfg), cfg.get("system_prompt", True))
+    raise ValueError(
+        f"agent.kind must be one of {sorted(REFERENCE)}, local or litellm; got {kind!r}"
+    )
+
+
+def transcript_json(messages) -> str:
+    return json.dumps(messages, ensure_ascii=False)

@@ -1,0 +1,134 @@
+"""Metrics on hand-computed fixtures (AskToAct F.3), and robust parsing of assistant turns."""
+
+from __future__ import annotations
+
+import pytest
+
+from asktoact.eval.metrics import Outcome, aggregate, breakdown, canonical, f1, score_solution
+from asktoact.eval.parse import parse_solution, parse_turn
+
+GOLD1 = [{"task": "a", "arguments": [{"name": "x", "value": 1}, {"name": "y", "value": "b"}]}]
+GOLD2 = [
+    {"task": "a", "arguments": [{"name": "x", "value": 1}]},
+    {"task": "c", "arguments": [{"name": "z", "value": True}]},
+]
+PRED2 = [
+    {"task": "a", "arguments": [{"name": "x", "value": 1.0}]},
+    {"task": "d", "arguments": [{"name": "z", "value": True}]},
+]
+
+
+def test_solution_scores_by_hand():
+    assert score_solution(GOLD1, GOLD1) == (True, 1.0, 1.0)
+    # APIs {a, d} vs {a, c}: P = R = 1/2 -> F1 1/2; triples (a,x,"1") hit, (d,z) vs (c,z) miss -> 1/2
+    assert score_solution(PRED2, GOLD2) == (True, 0.5, 0.5)
+    assert score_solution(None, GOLD1) == (False, 0.0, 0.0)
+    # one of two gold triples, one extra wrong: P = 1/2, R = 1/2
+    half = [{"task": "a", "arguments": [{"name": "x", "value": "1"}, {"name": "y", "value": "B"}]}]
+    assert score_solution(half, GOLD1) == (True, 1.0, 0.5)
+
+
+def test_aggregate_matches_a_hand_computation():
+    outcomes = [
+        Outcome("q1", intents=2, clarified=2, rounds=2, valid=True, tss=1.0, prs=1.0, n_calls=1),
+        Outcome(
+            "q2",
+            intents=1,
+            clarified=0,
+            rounds=3,
+            valid=True,
+            tss=0.5,
+            prs=0.5,
+            n_calls=2,
+            errors={"irrelevant": 2, "redundant": 1},
+        ),
+        Outcome(
+            "q3",
+            intents=0,
+            clarified=0,
+            rounds=0,
+            valid=False,
+            tss=0.0,
+            prs=0.0,
+            n_calls=1,
+            errors={"incomplete": 1},
+        ),
+    ]
+    m = aggregate(outcomes)
+    # U = 3, C = 2, T = 5, N = 3
+    assert m["ICR"] == pytest.approx(2 / 3)
+    assert m["CE"] == pytest.approx(2 / 5)
+    assert m["CPS"] == pytest.approx(2 * (2 / 3) * (2 / 5) / (2 / 3 + 2 / 5))  # = 0.5
+    assert m["CPS"] == pytest.approx(0.5)
+    assert m["IR"] == pytest.approx(5 / 3)
+    assert m["SCR"] == pytest.approx(2 / 3)
+    assert m["TSS"] == pytest.approx(0.5) and m["PRS"] == pytest.approx(0.5)
+    assert m["err_irrelevant"] == pytest.approx(2 / 5) and m["err_redundant"] == pytest.approx(
+        1 / 5
+    )
+    assert m["err_incomplete"] == pytest.approx(1 / 3) and m["err_imprecise"] == 0.0
+    by_calls = breakdown(outcomes, "n_calls")
+    assert (
+        by_calls[1]["N"] == 2
+        and by_calls[1]["ICR"] == pytest.approx(1.0)
+        and by_calls[2]["CE"] == 0.0
+    )
+
+
+def test_edge_cases_are_defined():
+    never = [
+        Outcome("q", intents=2, clarified=0, rounds=0, valid=True, tss=1.0, prs=0.5, n_calls=1)
+    ]
+    m = aggregate(never)
+    assert (m["ICR"], m["CE"], m["CPS"], m["IR"]) == (0.0, 0.0, 0.0, 0.0)
+    assert f1(set(), set()) == 1.0 and f1({1}, set()) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        (3, 3.0, True),
+        ("10", 10, True),
+        (True, "true", True),
+        (2.5, "2.5", True),
+        ([1, 2.0], [1, 2], True),
+        ("Paris", "paris", False),
+        (1, True, False),
+        (None, "null", True),
+    ],
+)
+def test_canonical_form(a, b, same):
+    assert (canonical(a) == canonical(b)) is same
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[SUMMARY] Done. Calls to make: [{"task": "a", "arguments": [{"name": "x", "value": 1}]}] Thanks!',
+        "[SUMMARY] [{'task': 'a', 'arguments': [{'name': 'x', 'value': 1}]}]",
+        '[SUMMARY] ```json\n[{"task": "a", "arguments": {"x": 1}}]\n```',
+        "[SUMMARY] solution: [{'name': 'a', 'arguments': [{'name': 'x', 'value': 1}]}] (as requested)",
+        '[SUMMARY] [{"task": "a", "arguments": [{"name": "x", "value": }]}]',  # no value: broken
+    ],
+)
+def test_parse_summary_variants(text):
+    turn = parse_turn(text)
+    assert turn.kind == "summary"
+    if '"value": }' in text:
+        assert turn.solution is None and turn.error  # unreadable: invalid, never a crash
+    else:
+        assert turn.solution == [{"task": "a", "arguments": [{"name": "x", "value": 1}]}]
+
+
+def test_parse_question_and_self_corrected_errors():
+    turn = parse_turn("[PARAMETER EVALUATION] x is missing. [QUESTION] Which x do you want?")
+    assert (turn.kind, turn.question) == ("question", "Which x do you want?")
+    fixed = parse_turn(
+        '<SOE> [SUMMARY] [{"task": "a", "arguments": []}] <EOE> Sorry. [QUESTION] Which x?'
+    )
+    assert (fixed.kind, fixed.question) == ("question", "Which x?")
+    assert parse_turn("Which city, please?").question == "Which city, please?"
+    assert parse_solution("nothing here") == (None, "no solution found after [SUMMARY]")
+    # an unbalanced list still yields its complete call object
+    assert parse_solution('[{"task": "a", "arguments": []}')[0] == [{"task": "a", "arguments": []}]
+    assert parse_solution("[True, None]")[0] is None  # a list, but not of calls
