@@ -1,8 +1,10 @@
 """``make reproduce``: the main job end to end at ``scale=tiny`` (offline) or ``scale=paper``.
 
-Built so far: data generation with the dataset tables (AskToAct Tables 1–2), then one training run
-(``conf/train.yaml`` with the scale's ``train_overrides``) with its report. Interactive evaluation
-and the results tables are the next issues; this entry point says so when it stops.
+Built so far: data generation with the dataset tables (AskToAct Tables 1–2), one training run
+(``conf/train.yaml`` with the scale's ``train_overrides``) with its report, and the interactive
+evaluation of the reference policies and the trained model (``eval_agents``/``eval_overrides``).
+The experiment sweeps and the tables beside the papers' numbers are the next issue; this entry
+point says so when it stops.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from asktoact.report.dataset import render
 log = logging.getLogger(__name__)
 
 NOT_BUILT = (
-    "Stopping after data generation and training: interactive evaluation (issue 4) and the "
-    "experiment tables (issue 5) are not built yet."
+    "Stopping after generation, training and evaluation: the experiment sweeps and the tables "
+    "beside the papers' numbers (issue 5) are not built yet."
 )
+METRICS = ("ICR", "CE", "CPS", "IR", "SCR", "TSS", "PRS")
 
 
 def reproduce(cfg: DictConfig, run_dir: Path, scale: str, train: bool = True) -> list[Path]:
@@ -47,7 +50,52 @@ def reproduce(cfg: DictConfig, run_dir: Path, scale: str, train: bool = True) ->
         summary = run_training(compose("train", overrides=overrides), run_dir / "train")
         written.append(reports / "training.md")
         written[1].write_text(training_report(summary, overrides, label))
+        results = evaluate_agents(cfg, run_dir, summary["outputs"]["merged"])
+        written.append(reports / "evaluation.md")
+        written[2].write_text(evaluation_report(results, label))
     return written
+
+
+def evaluate_agents(cfg: DictConfig, run_dir: Path, trained: str) -> dict[str, dict]:
+    from hydra import compose
+
+    from asktoact.eval.run import run_evaluation
+
+    results = {}
+    for name, agent in cfg.eval_agents.items():
+        extra = [f"agent.path={trained}"] if "agent=local" in agent else []
+        overrides = [
+            *cfg.eval_overrides,
+            *agent,
+            *extra,
+            f"data.path={run_dir / 'data'}",
+            f"seed={cfg.seed}",
+            f"cache_dir={cfg.cache_dir}",
+        ]
+        if "agent=local" not in agent:
+            overrides = [o for o in overrides if not o.startswith("agent.max_new_tokens")]
+        results[name] = run_evaluation(
+            compose("evaluate", overrides=overrides), run_dir / "eval" / name
+        )
+    return results
+
+
+def evaluation_report(results: dict[str, dict], label: str) -> str:
+    head = "| agent | " + " | ".join(METRICS) + " | N |"
+    rows = [head, "| --- |" + " ---: |" * (len(METRICS) + 1)]
+    for name, r in results.items():
+        m = r["metrics"]
+        rows.append(
+            f"| {name} | "
+            + " | ".join(f"{100 * m[k]:.2f}" if k != "IR" else f"{m[k]:.2f}" for k in METRICS)
+            + f" | {m['N']} |"
+        )
+    note = (
+        "Interactive evaluation against the rules user simulator (random persona per dialogue), test "
+        "split. Percentages except IR (rounds per query). oracle/never_ask/ask_all are reference "
+        "policies that check the harness; `trained` is the tiny model trained above."
+    )
+    return f"# Evaluation report ({label})\n\n{note}\n\n" + "\n".join(rows) + "\n"
 
 
 def training_report(summary: dict, overrides: list[str], label: str) -> str:

@@ -218,3 +218,37 @@ def test_a_tiny_model_trained_here_evaluates_end_to_end(tmp_path, dataset):
     # Each episode's score follows from what it recorded: valid iff a solution was parsed.
     assert all(t["outcome"]["valid"] == bool(t["solution"]) for t in transcripts)
     assert result["metrics"]["SCR"] == sum(bool(t["solution"]) for t in transcripts) / 6
+
+
+def test_llm_judge_reclassifies_untargeted_questions(tmp_path, dataset):
+    never_targets = "[QUESTION] Would you like the results as a table?"
+    common = (
+        "agent=litellm",
+        f"agent.mock_response='{never_targets}'",
+        "data.limit=3",
+        "max_rounds=2",
+    )
+    rules = run_evaluation(eval_cfg(tmp_path, dataset, *common), tmp_path / "r")["metrics"]
+    assert rules["err_irrelevant"] == 1.0  # the similarity rule calls it irrelevant
+    judged = run_evaluation(
+        eval_cfg(
+            tmp_path,
+            dataset,
+            *common,
+            "judge.backend=litellm",
+            'judge.mock_response=\'{"category": "imprecise"}\'',
+        ),
+        tmp_path / "j",
+    )
+    assert judged["metrics"]["err_imprecise"] == 1.0 and judged["metrics"]["err_irrelevant"] == 0.0
+    assert judged["judge_failures"] == 0 and judged["llm_usage_judge"]["calls"] == 6
+
+
+def test_wandb_logs_metrics_and_transcripts_offline(tmp_path, dataset, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    cfg = eval_cfg(tmp_path, dataset, "agent=oracle", "data.limit=3", "logger.kind=wandb")
+    run_evaluation(cfg, tmp_path / "w")
+    (record,) = (tmp_path / "w" / "wandb").glob("offline-run-*/*.wandb")
+    data = record.read_bytes()
+    assert b"eval/ICR" in data and b"eval/transcripts" in data

@@ -88,6 +88,7 @@ def run_episodes(
     simulator,
     max_rounds: int = 10,
     on_done: Callable[[Episode], None] | None = None,
+    judge: Callable[[list[Episode]], None] | None = None,
 ) -> list[Episode]:
     active = list(episodes)
     bar = tqdm(total=len(episodes), desc="evaluate", unit="dlg")
@@ -111,11 +112,13 @@ def run_episodes(
             ep.judgements.append(
                 {"target": j.target, "category": j.category, "new_intent": j.new_intent}
             )
-        for ep in active:
-            if ep.done:
-                bar.update(1)
-                if on_done:
-                    on_done(ep)
+        finished = [ep for ep in active if ep.done]
+        if judge and finished:
+            judge(finished)  # one batched judging call per round, before anything is saved
+        for ep in finished:
+            bar.update(1)
+            if on_done:
+                on_done(ep)
         active = [ep for ep in active if not ep.done]
     bar.close()
     return episodes

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from asktoact.data.build import ensure_dataset
 from asktoact.eval.agents import make_agent
 from asktoact.eval.episode import Episode, run_episodes
+from asktoact.eval.judge import LiteLLMJudge
 from asktoact.eval.metrics import Outcome, aggregate, breakdown
 from asktoact.eval.simulator import LiteLLMSimulator, RulesSimulator
 from asktoact.llm import LLMClient
@@ -83,6 +84,11 @@ def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     done = _done(tpath, cfg.resume)
     simulator = make_simulator(cfg.simulator, cfg.seed, cfg.cache_dir)
     agent = make_agent(cfg.agent, lambda a: client_for(a, cfg.cache_dir, json_mode=False))
+    judge = (
+        LiteLLMJudge(client_for(cfg.judge, cfg.cache_dir, json_mode=True))
+        if cfg.judge.backend == "litellm"
+        else None
+    )
     todo = [Episode.from_row(r, simulator) for r in rows if r["id"] not in done]
     log.info("%d episodes (%d already done)", len(todo), len(done))
     with open(tpath, "a", encoding="utf-8") as fh:
@@ -91,7 +97,7 @@ def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
             fh.write(json.dumps(ep.transcript(), ensure_ascii=False) + "\n")
             fh.flush()
 
-        run_episodes(todo, agent, simulator, cfg.max_rounds, on_done=save)
+        run_episodes(todo, agent, simulator, cfg.max_rounds, on_done=save, judge=judge)
     transcripts = [json.loads(x) for x in tpath.read_text().splitlines()]
     outcomes = [Outcome(**t["outcome"]) for t in transcripts]
     result = {
@@ -103,11 +109,11 @@ def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         "by_intents": breakdown(outcomes, "intents"),
         "by_calls": breakdown(outcomes, "n_calls"),
         "simulator_fallbacks": getattr(simulator, "fallbacks", 0),
+        "judge": cfg.judge.backend,
+        "judge_failures": getattr(judge, "failures", 0),
     }
-    for name, obj in (
-        ("agent", getattr(agent, "client", None)),
-        ("simulator", getattr(simulator, "client", None)),
-    ):
+    for name, owner in (("agent", agent), ("simulator", simulator), ("judge", judge)):
+        obj = getattr(owner, "client", None)
         if obj is not None:
             result[f"llm_usage_{name}"] = obj.stats.to_dict()
             obj.close()
