@@ -252,3 +252,42 @@ def test_wandb_logs_metrics_and_transcripts_offline(tmp_path, dataset, monkeypat
     (record,) = (tmp_path / "w" / "wandb").glob("offline-run-*/*.wandb")
     data = record.read_bytes()
     assert b"eval/ICR" in data and b"eval/transcripts" in data
+
+
+def test_local_agent_runs_a_base_model_with_a_peft_adapter(tmp_path, dataset):
+    from asktoact.train.models import load_model, load_tokenizer
+    from asktoact.train.run import run_training
+
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        tcfg = compose(
+            "train",
+            overrides=[
+                f"data.path={dataset}",
+                f"cache_dir={tmp_path / 'cache'}",
+                "logger=none",
+                "+debug=fast",
+                "adapter=lora",
+                "trainer.max_steps=2",
+            ],
+        )
+    trained = run_training(tcfg, tmp_path / "train")
+    tok = load_tokenizer(tcfg.model, tcfg.cache_dir)
+    load_model(tcfg.model, tok, tcfg.seed).save_pretrained(
+        tmp_path / "base"
+    )  # the same initial weights
+    tok.save_pretrained(tmp_path / "base")
+    cfg = eval_cfg(
+        tmp_path,
+        dataset,
+        "agent=local",
+        f"agent.path={tmp_path / 'base'}",
+        f"agent.adapter={trained['outputs']['adapter']}",
+        "agent.max_new_tokens=8",
+        "data.limit=2",
+        "max_rounds=1",
+    )
+    from asktoact.eval.agents import make_agent
+
+    agent = make_agent(cfg.agent, None)
+    assert type(agent.model).__name__.startswith("Peft")
+    assert run_evaluation(cfg, tmp_path / "eval")["metrics"]["N"] == 2
