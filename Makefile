@@ -16,7 +16,7 @@ export WANDB_MODE ?= offline
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: help install test lint format bench generate reproduce clean
+.PHONY: help install test lint format bench generate reproduce tables clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -55,3 +55,6 @@ reproduce: $(STAMP)  ## the main job end to end on the offline default (SCALE=ti
 
 clean:  ## remove generated outputs (keeps .venv)
 	rm -rf outputs data_out reports multirun/*/ .pytest_cache
+
+tables: $(STAMP)  ## rebuild reports/ (tables beside the papers, plots) from the runs under multirun/
+	$(PY) -m asktoact.report multirun reports

@@ -176,25 +176,3 @@ def test_cli_multirun_sweeps_augmentation_ratio(tmp_path):
     assert len(manifests) == 2
     ratios = sorted(json.loads(m.read_text())["augmentation"]["ratio"] for m in manifests)
     assert ratios == [0.0, 0.3]
-
-
-def test_reproduce_writes_the_dataset_report(tmp_path):
-    from hydra import compose, initialize_config_dir
-
-    from asktoact.reproduce import reproduce
-
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(
-            "reproduce",
-            overrides=[
-                "data.n=80",
-                "quality.enabled=false",
-                f"cache_dir={tmp_path / 'c'}",
-                f"reports_dir={tmp_path / 'reports'}",
-            ],
-        )
-    (path,) = reproduce(cfg, tmp_path / "run", "tiny", train=False)  # training: test_train.py
-    text = path.read_text()
-    assert "## Table 1" in text and "| avg_apis |" in text and "| total |" in text
-    manifest = json.loads((tmp_path / "run/data/manifest.json").read_text())
-    assert f"| train_rows | {manifest['splits']['train']['rows']} | 29821 |" in text
