@@ -67,6 +67,14 @@ def model(cfg: DictConfig, data: Path) -> tuple[str, dict[str, Any]]:
     if cfg.adapter_name == "none":
         return base_model(cfg, root), {}
     key = f"{cfg.model_name}-{cfg.adapter_name}-{cfg.masking_name}-r{cfg.ratio}-s{cfg.seed}"
+    tuned = []
+    if cfg.get("lr") is not None:
+        key, tuned = f"{key}-lr{cfg.lr}", [*tuned, f"adapter.lr={cfg.lr}"]
+    if cfg.get("lora_r") is not None:
+        key, tuned = (
+            f"{key}-rank{cfg.lora_r}",
+            [*tuned, f"adapter.r={cfg.lora_r}", f"adapter.alpha={2 * cfg.lora_r}"],
+        )
     out = root / key
     summary_file = out / "train_summary.json"
     if not summary_file.exists():
@@ -118,9 +126,15 @@ def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         "agent=local",
         f"agent.path={path}",
         f"data.path={eval_data}",
+        f"data.split={cfg.get('eval_split', 'test')}",
         f"seed={cfg.seed}",
         f"cache_dir={cfg.cache_dir}",
     ]
+    if "logger.kind=wandb" in over:  # one W&B group per experiment, tagged with the scale
+        over += [
+            f"logger.group={cfg.experiment_name}",
+            f"logger.tags=[{cfg.experiment_name},{cfg.get('scale_name', 'tiny')}]",
+        ]
     result = run_evaluation(_compose("evaluate", over), run_dir / "eval")
     labels = {
         k: cfg[k]
@@ -145,7 +159,7 @@ def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="job")
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> float:
     hc = HydraConfig.get()
     OmegaConf.set_struct(cfg, False)
     cfg.scale_name = hc.runtime.choices.get("scale", "tiny")

@@ -303,10 +303,8 @@ def _fatal(exc: BaseException) -> bool:
     return any(s in name for s in ("Authentication", "NotFound", "Permission"))
 
 
-def make_client(cfg: Any, cache_dir: str | Path) -> LLMClient | None:
-    """Client from the ``llm`` config group; ``None`` for the offline ``rules`` backend."""
-    if cfg is None or cfg.get("backend", "rules") == "rules":
-        return None
+def client_from_config(cfg: Any, cache_dir: str | Path, json_mode: bool | None = None) -> LLMClient:
+    """An LLMClient from an ``llm``/``agent``/``simulator``/``judge`` config node."""
     return LLMClient(
         model=cfg.model,
         cache_path=Path(cache_dir) / "llm.sqlite",
@@ -316,6 +314,14 @@ def make_client(cfg: Any, cache_dir: str | Path) -> LLMClient | None:
         max_tokens=cfg.get("max_tokens", 1024),
         api_base=cfg.get("api_base"),
         api_key_env=cfg.get("api_key_env"),
-        json_mode=cfg.get("json_mode", True),
+        json_mode=cfg.get("json_mode", True) if json_mode is None else json_mode,
         mock_response=cfg.get("mock_response"),
+        mock_delay=cfg.get("mock_delay"),
     )
+
+
+def make_client(cfg: Any, cache_dir: str | Path) -> LLMClient | None:
+    """Client from the ``llm`` config group; ``None`` for the offline ``rules`` backend."""
+    if cfg is None or cfg.get("backend", "rules") == "rules":
+        return None
+    return client_from_config(cfg, cache_dir)

@@ -62,23 +62,25 @@ def run_experiment(name: str, scale: str, runs_dir: str, job_overrides: list[str
     subprocess.run(cmd, cwd=ROOT, check=True)
 
 
-def reproduce(cfg: DictConfig) -> list[Path]:
+def reproduce(cfg: DictConfig, scale: str) -> list[Path]:
     from asktoact.report.__main__ import build_reports
 
     reports = Path(cfg.reports_dir)
     reports.mkdir(parents=True, exist_ok=True)
-    written = [dataset_report(cfg.scale, reports, list(cfg.job_overrides))]
+    written = [dataset_report(scale, reports, list(cfg.job_overrides))]
     for name in cfg.experiments:
-        if name == "ood" and cfg.scale == "tiny" and not ood_available():
+        if name == "ood" and scale == "tiny" and not ood_available():
             log.warning("skipping experiment ood: ../shared/data/taskbench_dailylifeapis is absent")
             continue
-        run_experiment(name, cfg.scale, cfg.runs_dir, list(cfg.job_overrides))
+        run_experiment(name, scale, cfg.runs_dir, list(cfg.job_overrides))
     return written + build_reports(cfg.runs_dir, reports)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="reproduce")
 def main(cfg: DictConfig) -> None:
-    paths = reproduce(cfg)
+    from hydra.core.hydra_config import HydraConfig
+
+    paths = reproduce(cfg, HydraConfig.get().runtime.choices["scale"])
     log.info("reports:\n%s", "\n".join(map(str, paths)))
 
 

@@ -181,21 +181,25 @@ def test_chat_records_a_scripted_session(tmp_path, dataset):
     assert json.loads((tmp_path / "chat_transcripts.jsonl").read_text())["id"] == result["id"]
 
 
-def test_a_tiny_model_trained_here_evaluates_end_to_end(tmp_path, dataset):
+def train_tiny(tmp_path, dataset, *extra):
+    """A few LoRA steps of the default tiny model on the test dataset: (config, summary)."""
     from asktoact.train.run import run_training
 
     with initialize_config_dir(str(CONF), version_base="1.3"):
-        tcfg = compose(
-            "train",
-            overrides=[
-                f"data.path={dataset}",
-                f"cache_dir={tmp_path / 'cache'}",
-                "logger=none",
-                "+debug=fast",
-                "adapter=lora",
-            ],
-        )
-    trained = run_training(tcfg, tmp_path / "train")
+        overrides = [
+            f"data.path={dataset}",
+            f"cache_dir={tmp_path / 'cache'}",
+            "logger=none",
+            "+debug=fast",
+            "adapter=lora",
+            *extra,
+        ]
+        tcfg = compose("train", overrides=overrides)
+    return tcfg, run_training(tcfg, tmp_path / "train")
+
+
+def test_a_tiny_model_trained_here_evaluates_end_to_end(tmp_path, dataset):
+    trained = train_tiny(tmp_path, dataset)[1]
     cfg = eval_cfg(
         tmp_path,
         dataset,
@@ -256,21 +260,8 @@ def test_wandb_logs_metrics_and_transcripts_offline(tmp_path, dataset, monkeypat
 
 def test_local_agent_runs_a_base_model_with_a_peft_adapter(tmp_path, dataset):
     from asktoact.train.models import load_model, load_tokenizer
-    from asktoact.train.run import run_training
 
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        tcfg = compose(
-            "train",
-            overrides=[
-                f"data.path={dataset}",
-                f"cache_dir={tmp_path / 'cache'}",
-                "logger=none",
-                "+debug=fast",
-                "adapter=lora",
-                "trainer.max_steps=2",
-            ],
-        )
-    trained = run_training(tcfg, tmp_path / "train")
+    tcfg, trained = train_tiny(tmp_path, dataset, "trainer.max_steps=2")
     tok = load_tokenizer(tcfg.model, tcfg.cache_dir)
     load_model(tcfg.model, tok, tcfg.seed).save_pretrained(
         tmp_path / "base"

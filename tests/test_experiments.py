@@ -86,3 +86,22 @@ def test_reproduce_dataset_report(tmp_path):
     )
     text = path.read_text()
     assert "## Table 1" in text and "| train_rows |" in text and "29821" in text
+
+
+def test_sweep_plugins_compose():
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        search = compose("job", overrides=["experiment=lr_rank_search"], return_hydra_config=True)
+        slurm = compose("job", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
+        local = compose(
+            "job", overrides=["hydra/launcher=local_parallel"], return_hydra_config=True
+        )
+    assert search.hydra.sweeper._target_.endswith("OptunaSweeper")
+    assert (
+        set(search.hydra.sweeper.params) == {"lr", "lora_r"}
+        and search.hydra.sweeper.direction == "maximize"
+    )
+    assert (
+        slurm.hydra.launcher._target_.endswith("SlurmLauncher")
+        and slurm.hydra.launcher.gpus_per_node == 4
+    )
+    assert local.hydra.launcher._target_.endswith("JoblibLauncher")

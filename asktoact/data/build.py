@@ -176,15 +176,21 @@ def write_outputs(out: Path, splits, rejects: Rejects, dropped) -> None:
     _write_jsonl(out / "dropped.jsonl", dropped)
     rejects.write(out / "rejects.jsonl")
     write_sharegpt(out / "sharegpt", splits)
-    # from_dict with explicit columns: an empty split still gets the full schema.
+    # from_dict with explicit columns keeps the schema; an empty split is left out of the
+    # DatasetDict (datasets cannot load one back from disk) but still has its empty JSONL file.
     dd = datasets.DatasetDict(
         {
             name: datasets.Dataset.from_dict(
                 {k: [r[k] for r in rows] for k in FEATURES}, features=FEATURES
             )
             for name, rows in splits.items()
+            if rows
         }
     )
+    for name in (n for n, rows in splits.items() if not rows):
+        log.warning(
+            "split %r is empty: written as an empty %s.jsonl, left out of dataset/", name, name
+        )
     dd.save_to_disk(str(out / "dataset"))
 
 

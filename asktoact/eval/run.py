@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +22,13 @@ from asktoact.eval.episode import Episode, run_episodes
 from asktoact.eval.judge import LiteLLMJudge
 from asktoact.eval.metrics import Outcome, aggregate, breakdown
 from asktoact.eval.simulator import LiteLLMSimulator, RulesSimulator
-from asktoact.llm import LLMClient
+from asktoact.llm import LLMClient, client_from_config
 
 log = logging.getLogger(__name__)
 
 
 def client_for(cfg: DictConfig, cache_dir: str, json_mode: bool) -> LLMClient:
-    return LLMClient(
-        model=cfg.model,
-        cache_path=Path(cache_dir) / "llm.sqlite",
-        max_concurrency=cfg.get("max_concurrency", 16),
-        num_retries=cfg.get("num_retries", 4),
-        temperature=cfg.get("temperature", 0.0),
-        max_tokens=cfg.get("max_tokens", 1024),
-        api_base=cfg.get("api_base"),
-        api_key_env=cfg.get("api_key_env"),
-        json_mode=json_mode,
-        mock_response=cfg.get("mock_response"),
-        mock_delay=cfg.get("mock_delay"),
-    )
+    return client_from_config(cfg, cache_dir, json_mode)
 
 
 def make_simulator(cfg: DictConfig, seed: int, cache_dir: str):
@@ -140,10 +127,10 @@ def log_wandb(
 ) -> None:
     import wandb
 
-    from asktoact.train.run import redact
+    from asktoact.train.run import redact, wandb_offline
 
     lc = cfg.logger
-    offline = lc.offline if lc.offline is not None else not os.environ.get("WANDB_API_KEY")
+    offline = wandb_offline(lc)
     run = wandb.init(
         project=lc.project,
         entity=lc.entity,

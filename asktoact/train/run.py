@@ -58,6 +58,13 @@ def make_strategy(cfg: DictConfig):
     return instantiate(spec) if "_target_" in spec else spec["spec"]
 
 
+def wandb_offline(logger_cfg) -> bool:
+    """Offline unless asked otherwise or a key is present (runs can be synced later)."""
+    if logger_cfg.get("offline") is not None:
+        return bool(logger_cfg.offline)
+    return not os.environ.get("WANDB_API_KEY")
+
+
 def make_logger(cfg: DictConfig, run_dir: Path):
     kind = cfg.logger.kind
     if kind == "none":
@@ -70,7 +77,7 @@ def make_logger(cfg: DictConfig, run_dir: Path):
         from pytorch_lightning.loggers import WandbLogger
 
         lc = cfg.logger
-        offline = lc.offline if lc.offline is not None else not os.environ.get("WANDB_API_KEY")
+        offline = wandb_offline(lc)
         logger = WandbLogger(
             project=lc.project,
             entity=lc.entity,
