@@ -167,6 +167,7 @@ def main(cfg: DictConfig) -> float:
     log.info(
         "%s: %s", cfg.run_name, json.dumps({k: round(v, 4) for k, v in result["metrics"].items()})
     )
+    return float(result["metrics"]["CPS"])  # the objective of sweepers that optimise (Optuna)
 
 
 if __name__ == "__main__":

@@ -105,3 +105,25 @@ def test_sweep_plugins_compose():
         and slurm.hydra.launcher.gpus_per_node == 4
     )
     assert local.hydra.launcher._target_.endswith("JoblibLauncher")
+
+
+def test_optuna_search_runs_trials_and_reports_the_best(tmp_path):
+    env = {**os.environ, "ASKTOACT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "asktoact.job",
+        "--multirun",
+        "experiment=lr_rank_search",
+        "hydra.sweeper.n_trials=2",
+        *QUICK,
+        f"data_root={tmp_path / 'data'}",
+        f"model_root={tmp_path / 'models'}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    ]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    best = (tmp_path / "sweep" / "optimization_results.yaml").read_text()
+    assert "best_params" in best and "lora_r" in best and "best_value" in best
+    trained = sorted(p.name for p in (tmp_path / "models" / "tiny").iterdir())
+    assert len(trained) == 2 and all("-lr" in n and "-rank" in n for n in trained)
