@@ -166,6 +166,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         cfg.data.limit,
     )
     model = apply_adapter(load_model(cfg.model, tokenizer, cfg.seed), cfg.adapter, cfg.model)
+    model.train()  # from_pretrained returns eval mode: dropout (LoRA's too) would stay off
     if cfg.trainer.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     params = parameter_counts(model)
