@@ -24,6 +24,23 @@ QUICK = [  # list items are quoted: Hydra's grammar does not allow a bare '=' in
 ]
 
 
+def multirun(tmp_path, *args: str) -> None:
+    """``python -m asktoact.job --multirun`` with the QUICK settings and stores under tmp_path."""
+    env = {**os.environ, "ASKTOACT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "asktoact.job",
+        "--multirun",
+        *args,
+        *QUICK,
+        f"data_root={tmp_path / 'data'}",
+        f"model_root={tmp_path / 'models'}",
+    ]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
 @pytest.mark.parametrize("name", EXPERIMENTS)
 @pytest.mark.parametrize("scale", ["tiny", "paper"])
 def test_every_experiment_composes(name, scale):
@@ -46,20 +63,7 @@ def test_every_experiment_composes(name, scale):
 
 
 def test_tiny_multirun_end_to_end_into_tables(tmp_path):
-    env = {**os.environ, "ASKTOACT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "asktoact.job",
-        "--multirun",
-        "experiment=main",
-        *QUICK,
-        f"data_root={tmp_path / 'data'}",
-        f"model_root={tmp_path / 'models'}",
-        f"hydra.sweep.dir={tmp_path / 'runs' / 'main'}",
-    ]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    multirun(tmp_path, "experiment=main", f"hydra.sweep.dir={tmp_path / 'runs' / 'main'}")
     jobs = sorted((tmp_path / "runs" / "main").glob("*/metrics.json"))
     assert len(jobs) == 3
     labels = sorted(json.loads(p.read_text())["labels"]["adapter_name"] for p in jobs)
@@ -108,21 +112,12 @@ def test_sweep_plugins_compose():
 
 
 def test_optuna_search_runs_trials_and_reports_the_best(tmp_path):
-    env = {**os.environ, "ASKTOACT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "asktoact.job",
-        "--multirun",
+    multirun(
+        tmp_path,
         "experiment=lr_rank_search",
         "hydra.sweeper.n_trials=2",
-        *QUICK,
-        f"data_root={tmp_path / 'data'}",
-        f"model_root={tmp_path / 'models'}",
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
-    ]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    )
     best = (tmp_path / "sweep" / "optimization_results.yaml").read_text()
     assert "best_params" in best and "lora_r" in best and "best_value" in best
     trained = sorted(p.name for p in (tmp_path / "models" / "tiny").iterdir())
