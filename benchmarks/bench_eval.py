@@ -14,7 +14,6 @@ Usage: python benchmarks/bench_eval.py [--dialogues 16]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -24,6 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from _results import emit  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 
 from asktoact.data.build import build  # noqa: E402
@@ -122,11 +122,7 @@ def main() -> None:
             "target_ratio": 2.0,
             "met": many_s / one_s <= 2.0,
         }
-    text = json.dumps(out, indent=2)
-    results = Path(__file__).parent / "results"
-    results.mkdir(exist_ok=True)
-    (results / "eval.json").write_text(text + "\n")
-    print(text)
+    emit("eval", out)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Usage: python benchmarks/bench_pipeline.py [--rows 60000] [--llm-rows 3000]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -22,6 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from _results import emit  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 
 from asktoact.data.build import build  # noqa: E402
@@ -70,11 +70,7 @@ def main() -> None:
             "warm": {"seconds": round(warm_s, 2), **warm["llm_usage"]},
             "warm_makes_zero_calls": warm["llm_usage"]["calls"] == 0,
         }
-    text = json.dumps(results, indent=2)
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "pipeline.json").write_text(text + "\n")
-    print(text)
+    emit("pipeline", results)
     sys.stdout.flush()
 
 

@@ -15,7 +15,6 @@ Usage: python benchmarks/bench_train.py [--skip-memory] [--steps 40]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -29,6 +28,7 @@ os.environ.setdefault("WANDB_MODE", "disabled")
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from _results import emit  # noqa: E402
 
 from asktoact.constants import IGNORE_INDEX  # noqa: E402
 from asktoact.train.loss import weighted_lm_loss  # noqa: E402
@@ -243,11 +243,7 @@ def main() -> None:
     if not args.skip_memory:
         results["loss_memory"] = loss_memory()
     results["throughput"] = throughput(args.steps)
-    text = json.dumps(results, indent=2)
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "train.json").write_text(text + "\n")
-    print(text)
+    emit("train", results)
 
 
 if __name__ == "__main__":

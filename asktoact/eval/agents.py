@@ -8,7 +8,6 @@ guessing the missing values, ``ask_all`` asks for every parameter (stated or not
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from asktoact.constants import TAG_QUESTION
@@ -186,7 +185,3 @@ def make_agent(cfg, client_factory) -> Any:
     raise ValueError(
         f"agent.kind must be one of {sorted(REFERENCE)}, local or litellm; got {kind!r}"
     )
-
-
-def transcript_json(messages) -> str:
-    return json.dumps(messages, ensure_ascii=False)

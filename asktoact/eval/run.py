@@ -127,18 +127,12 @@ def log_wandb(
 ) -> None:
     import wandb
 
-    from asktoact.train.run import redact, wandb_offline
+    from asktoact.train.run import redact, wandb_offline, wandb_run_args
 
-    lc = cfg.logger
-    offline = wandb_offline(lc)
     run = wandb.init(
-        project=lc.project,
-        entity=lc.entity,
-        group=lc.group,
-        tags=list(lc.tags),
-        name=cfg.run_name,
+        **wandb_run_args(cfg),
         dir=str(run_dir),
-        mode="offline" if offline else "online",
+        mode="offline" if wandb_offline(cfg.logger) else "online",
         config=redact(OmegaConf.to_container(cfg, resolve=True)),
     )
     run.log({f"eval/{k}": v for k, v in result["metrics"].items()})

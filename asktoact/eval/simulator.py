@@ -18,7 +18,6 @@ stated argument) the question targeted and which error category it falls in, if 
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -297,7 +296,3 @@ class LiteLLMSimulator(RulesSimulator):
             ):
                 out[k] = j
         return out
-
-
-def describe(j: Judgement) -> dict[str, Any]:
-    return json.loads(json.dumps(j.__dict__))

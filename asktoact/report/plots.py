@@ -14,6 +14,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 from asktoact.report.tables import load_spec  # noqa: E402
 
 
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def aug_sweep(runs: list[dict[str, Any]], out: Path) -> Path | None:
     ours = sorted(
         (r["labels"]["ratio"], r["metrics"])
@@ -40,11 +47,7 @@ def aug_sweep(runs: list[dict[str, Any]], out: Path) -> Path | None:
             title=f"{metric} vs augmentation",
         )
         ax.legend()
-    fig.tight_layout()
-    path = out / "aug_sweep.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "aug_sweep.png")
 
 
 def complexity(runs: list[dict[str, Any]], out: Path) -> Path | None:
@@ -70,8 +73,4 @@ def complexity(runs: list[dict[str, Any]], out: Path) -> Path | None:
             )
         ax.set(xlabel=f"number of {label}", ylabel="%", title=f"vs {label}")
         ax.legend()
-    fig.tight_layout()
-    path = out / "complexity.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "complexity.png")

@@ -65,6 +65,18 @@ def wandb_offline(logger_cfg) -> bool:
     return not os.environ.get("WANDB_API_KEY")
 
 
+def wandb_run_args(cfg: DictConfig) -> dict[str, Any]:
+    """Project, entity, group, tags and name of the W&B run, shared by training and evaluation."""
+    lc = cfg.logger
+    return {
+        "project": lc.project,
+        "entity": lc.entity,
+        "group": lc.group,
+        "tags": list(lc.tags),
+        "name": cfg.run_name,
+    }
+
+
 def make_logger(cfg: DictConfig, run_dir: Path):
     kind = cfg.logger.kind
     if kind == "none":
@@ -76,16 +88,10 @@ def make_logger(cfg: DictConfig, run_dir: Path):
     elif kind == "wandb":
         from pytorch_lightning.loggers import WandbLogger
 
-        lc = cfg.logger
-        offline = wandb_offline(lc)
         logger = WandbLogger(
-            project=lc.project,
-            entity=lc.entity,
-            group=lc.group,
-            tags=list(lc.tags),
-            name=cfg.run_name,
+            **wandb_run_args(cfg),
             save_dir=str(run_dir),
-            offline=offline,
+            offline=wandb_offline(cfg.logger),
             log_model=False,
         )
     else:
