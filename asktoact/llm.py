@@ -187,6 +187,10 @@ class LLMClient:
     def _account(self, response: Any) -> None:
         import litellm
 
+        # A model litellm cannot price (local servers, our offline provider) would otherwise print
+        # a provider banner to stdout on every call; its cost is simply not counted.
+        litellm.suppress_debug_info = True
+
         usage = getattr(response, "usage", None)
         if usage is not None:
             self.stats.prompt_tokens += getattr(usage, "prompt_tokens", 0) or 0
