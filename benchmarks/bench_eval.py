@@ -24,16 +24,13 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from _results import emit  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
 
+from asktoact.config import compose  # noqa: E402
 from asktoact.data.build import build  # noqa: E402
-
-CONF = str(Path(__file__).resolve().parents[1] / "conf")
 
 
 def cfg(name: str, *overrides: str):
-    with initialize_config_dir(CONF, version_base="1.3"):
-        return compose(name, overrides=list(overrides))
+    return compose(name, list(overrides))
 
 
 def tiny_model(work: Path) -> Path:
@@ -75,13 +72,14 @@ def main() -> None:
             cfg("generate", "data.n=800", "quality.enabled=false", f"cache_dir={work / 'cache'}"),
             work / "data",
         )
+        from hydra.utils import instantiate
+
         from asktoact.eval.agents import LiteLLMAgent, LocalAgent
-        from asktoact.eval.simulator import RulesSimulator
         from asktoact.llm import LLMClient
 
-        model, sim = tiny_model(work), RulesSimulator()
+        model, sim = tiny_model(work), instantiate(cfg("evaluate").simulator)
         data = rows(work / "data", 64)
-        local = LocalAgent(str(model), max_new_tokens=32)
+        local = LocalAgent("local", str(model), max_new_tokens=32)
         timed_loop(local, sim, data[:4], 1)  # warm-up: kernels, caches, embeddings
         local.batch_size = 1
         seq_s = timed_loop(local, sim, data[: args.dialogues], 1)
@@ -107,7 +105,7 @@ def main() -> None:
                 mock_response=reply,
                 mock_delay=0.1,
             )
-            return LiteLLMAgent(client)
+            return LiteLLMAgent("litellm", client)
 
         timed_loop(agent("warm"), sim, data[:2], 0)
         # Best of three: a single 0.1 s measurement is at the mercy of the scheduler.

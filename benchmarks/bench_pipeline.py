@@ -22,16 +22,13 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from _results import emit  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
 
+from asktoact.config import compose  # noqa: E402
 from asktoact.data.build import build  # noqa: E402
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def config(*overrides: str):
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose("generate", overrides=list(overrides))
+    return compose("generate", list(overrides))
 
 
 def timed_build(workdir: Path, name: str, *overrides: str) -> tuple[float, dict]:

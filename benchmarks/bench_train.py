@@ -110,32 +110,31 @@ def loss_memory() -> dict:
 
 def _encoded(n_rows: int, variable: bool):
     """Encoded dialogues from the offline pipeline; ``variable`` mixes short and long ones."""
-    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
 
+    from asktoact.config import compose
     from asktoact.data.build import build
     from asktoact.train.datamodule import encode_split
     from asktoact.train.families import family
-    from asktoact.train.masking import SCHEMES
     from asktoact.train.tokenizer import build_tokenizer
 
-    conf = str(Path(__file__).resolve().parents[1] / "conf")
     tmp = Path(tempfile.mkdtemp())
-    with initialize_config_dir(conf, version_base="1.3"):
-        cfg = compose(
-            "generate",
-            overrides=[
-                f"data.n={n_rows}",
-                "quality.enabled=false",
-                f"cache_dir={tmp}",
-                "data.max_calls=" + ("4" if variable else "1"),
-            ],
-        )
+    cfg = compose(
+        "generate",
+        [
+            f"data.n={n_rows}",
+            "quality.enabled=false",
+            f"cache_dir={tmp}",
+            "data.max_calls=" + ("4" if variable else "1"),
+        ],
+    )
     build(cfg, tmp / "data")
+    selective = instantiate(compose("train", ["masking=selective"]).masking)
     import datasets
 
     tok = build_tokenizer("qwen2", cache_dir=tmp)
     rows = datasets.load_from_disk(str(tmp / "data" / "dataset"))["train"]
-    enc, _ = encode_split(rows, tok, SCHEMES["selective"], family("qwen2").eot, 1024, "bench")
+    enc, _ = encode_split(rows, tok, selective, family("qwen2").eot, 1024, "bench")
     return tok, enc
 
 

@@ -1,4 +1,8 @@
-"""Shared test setup: offline environment, Hydra composition of the generate config, tiny runs."""
+"""Shared test set-up: offline environment, composing any primary config, paths, tiny tokenizers.
+
+Tests never import each other (this file included): what they share are the fixtures below.
+``slow`` marks training and subprocess tests; ``make test-fast`` leaves them out.
+"""
 
 from __future__ import annotations
 
@@ -16,38 +20,109 @@ for key, value in {
     os.environ.setdefault(key, value)
 
 import pytest  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
-FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATA = Path(os.environ.get("ASKTOACT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
-def compose_generate(*overrides: str):
-    """The generate config as ``asktoact-generate`` would see it with these overrides."""
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose("generate", overrides=list(overrides), return_hydra_config=False)
+def pytest_generate_tests(metafunc):
+    """``scheme_name`` parametrizes over every masking config the CLI can load (conf/masking/)."""
+    if "scheme_name" in metafunc.fixturenames:
+        names = sorted(p.stem for p in (ROOT / "conf" / "masking").glob("*.yaml"))
+        metafunc.parametrize("scheme_name", names)
+
+
+@pytest.fixture(scope="session")
+def compose():
+    """``compose(name, *overrides)``: a primary config exactly as its entry point sees it
+    (validated). Hydra is initialised once for the session: composing is then cheap."""
+    from hydra import initialize_config_dir
+
+    from asktoact.config import CONF_DIR
+    from asktoact.config import compose as compose_config
+
+    def make(name: str, *overrides: str, hydra_config: bool = False):
+        return compose_config(name, list(overrides), hydra_config=hydra_config)
+
+    with initialize_config_dir(CONF_DIR, version_base="1.3"):
+        yield make
 
 
 @pytest.fixture
-def gen_cfg(tmp_path):
-    """Factory for a small, fast generate config writing its cache under tmp_path."""
+def gen_cfg(compose, tmp_path):
+    """A small, fast generate config writing its cache under tmp_path."""
 
     def make(*overrides: str):
         base = [f"cache_dir={tmp_path / 'cache'}", "quality.enabled=false"]
         if not any(o.startswith("data=") for o in overrides):
             base.append("data.n=120")  # the demo corpus, kept small
-        return compose_generate(*base, *overrides)
+        return compose("generate", *base, *overrides)
 
     return make
 
 
-def shared(sub: str) -> Path:
-    path = SHARED_DATA / sub
-    if not path.exists():
-        pytest.skip(f"shared data folder {path} is absent (it lives beside the checkout)")
-    return path
+@pytest.fixture(scope="session")
+def masking(compose):
+    """``masking(name)``: the Masking built from conf/masking/<name>.yaml."""
+    from hydra.utils import instantiate
+
+    made: dict[str, object] = {}
+
+    def build(name: str):
+        if name not in made:  # composing takes a fifth of a second; a scheme is immutable
+            made[name] = instantiate(compose("train", f"masking={name}").masking)
+        return made[name]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def mix(compose):
+    """The default error-type mix, as conf/augmentation/default.yaml gives it."""
+    return dict(compose("generate").augmentation.mix)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def shared():
+    """``shared(sub)``: a folder of ../shared/data, or a skip with the reason when it is absent."""
+
+    def find(sub: str) -> Path:
+        path = SHARED_DATA / sub
+        if not path.exists():
+            pytest.skip(f"shared data folder {path} is absent (it lives beside the checkout)")
+        return path
+
+    return find
+
+
+@pytest.fixture(scope="session")
+def build_dataset(compose, tmp_path_factory):
+    """``build_dataset(*overrides)``: a demo dataset (no QC) built once per set of overrides."""
+    from asktoact.data.build import build
+
+    made: dict[tuple[str, ...], Path] = {}
+
+    def make(*overrides: str) -> Path:
+        if overrides not in made:
+            out = tmp_path_factory.mktemp("data")
+            cfg = compose(
+                "generate", "quality.enabled=false", f"cache_dir={out / 'cache'}", *overrides
+            )
+            build(cfg, out)
+            made[overrides] = out
+        return made[overrides]
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import datasets
 import pytest
-from conftest import FIXTURES, ROOT, shared
 
 from asktoact.data.build import build
 from asktoact.llm import LLMClient, ResponseCache
@@ -83,8 +82,9 @@ def test_same_config_and_seed_give_byte_identical_files(gen_cfg, tmp_path):
     assert not filecmp.cmp(tmp_path / "a/train.jsonl", tmp_path / "c/train.jsonl", shallow=False)
 
 
-def test_xlam_fixture_runs_and_rejects_land_in_the_rejects_file(gen_cfg, tmp_path):
-    cfg = gen_cfg("data=xlam", f"data.path={FIXTURES / 'xlam_sample.jsonl'}", "test_size=0.0")
+def test_xlam_fixture_runs_and_rejects_land_in_the_rejects_file(gen_cfg, tmp_path, fixtures_dir):
+    xlam = fixtures_dir / "xlam_sample.jsonl"
+    cfg = gen_cfg("data=xlam", f"data.path={xlam}", "test_size=0.0")
     manifest = build(cfg, tmp_path)
     rejects = [json.loads(x) for x in (tmp_path / "rejects.jsonl").read_text().splitlines()]
     assert manifest["counts"]["rejected"] == len(rejects) == 5
@@ -92,13 +92,14 @@ def test_xlam_fixture_runs_and_rejects_land_in_the_rejects_file(gen_cfg, tmp_pat
 
 
 @pytest.mark.parametrize("source", ["bfcl", "taskbench"])
-def test_real_sources_run_end_to_end(gen_cfg, tmp_path, source):
+def test_real_sources_run_end_to_end(gen_cfg, tmp_path, source, shared):
     folder = shared("bfcl" if source == "bfcl" else "taskbench_dailylifeapis")
     manifest = build(gen_cfg(f"data={source}", f"data.path={folder}", "max_examples=150"), tmp_path)
     assert manifest["counts"]["final"] > 0
     assert manifest["counts"]["selected"] == min(150, manifest["counts"]["loaded"])
 
 
+@pytest.mark.slow
 def test_llm_path_resumes_after_a_kill_and_matches_an_uninterrupted_run(
     gen_cfg, tmp_path, monkeypatch
 ):
@@ -112,11 +113,11 @@ def test_llm_path_resumes_after_a_kill_and_matches_an_uninterrupted_run(
 
     real_call, made = LLMClient._call, []
 
-    async def dying_call(self, messages):
+    async def dying_call(self, *args):
         if len(made) == 60:
             raise Killed  # as if the process were killed mid-stage
         made.append(1)
-        return await real_call(self, messages)
+        return await real_call(self, *args)
 
     monkeypatch.setattr(LLMClient, "_call", dying_call)
     with pytest.raises(Killed):
@@ -133,8 +134,7 @@ def test_llm_path_resumes_after_a_kill_and_matches_an_uninterrupted_run(
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "asktoact.generate", *args],
-        cwd=ROOT,
+        [sys.executable, "-m", "asktoact.cli.generate", *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -142,6 +142,7 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_secrets_never_reach_saved_configs_or_logs(tmp_path):
     secret = "sk-test-0123456789-do-not-log"
     proc = run_cli(
@@ -162,6 +163,7 @@ def test_secrets_never_reach_saved_configs_or_logs(tmp_path):
     assert "api_key_env: OPENAI_API_KEY" in saved
 
 
+@pytest.mark.slow
 def test_cli_multirun_sweeps_augmentation_ratio(tmp_path):
     proc = run_cli(
         "--multirun",

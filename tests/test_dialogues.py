@@ -64,19 +64,19 @@ def test_clean_dialogue_structure(corpus):
             assert (g[0][2].original_value or str(g[0][2].value)) in user["content"]
 
 
-def test_augmentation_ratio_is_exact_and_seeded(corpus):
+def test_augmentation_ratio_is_exact_and_seeded(corpus, mix):
     _, records = corpus
     for ratio in (0.0, 0.1, 0.3, 0.5):
-        out, stats = augment.run(records, ratio, seed=1)
+        out, stats = augment.run(records, ratio, seed=1, mix=mix)
         n_aug = sum(assemble.find_error(r) is not None for r in out)
         assert abs(n_aug - ratio * len(records)) <= 1
         assert stats["augmented"] == n_aug and len(out) == len(records)
-    a, _ = augment.run(records, 0.3, seed=1)
-    b, _ = augment.run(records, 0.3, seed=1)
+    a, _ = augment.run(records, 0.3, seed=1, mix=mix)
+    b, _ = augment.run(records, 0.3, seed=1, mix=mix)
     assert [r.to_dict() for r in a] == [r.to_dict() for r in b]
     assert [r.to_dict() for r in records] != [r.to_dict() for r in a]
     with pytest.raises(ValueError, match=r"augmentation.ratio must be in \[0, 1\]"):
-        augment.run(records, 1.5, seed=1)
+        augment.run(records, 1.5, seed=1, mix=mix)
     with pytest.raises(ValueError, match="unknown error types"):
         augment.run(records, 0.3, seed=1, mix={"typo": 1})
 

@@ -11,7 +11,7 @@ from asktoact.constants import IGNORE_INDEX
 from asktoact.train.encode import EncodeError, encode, split_errors
 from asktoact.train.families import family
 from asktoact.train.keytokens import key_ranges
-from asktoact.train.masking import SCHEMES, Masking
+from asktoact.train.masking import Masking
 
 SOLUTION = [
     {
@@ -55,16 +55,15 @@ def trained_runs(tok, enc) -> list[str]:
     return runs
 
 
-def run(tokenizers, fam, scheme, messages=MESSAGES, **kw):
-    masking = SCHEMES[scheme] if isinstance(scheme, str) else scheme
+def run(tokenizers, fam, masking: Masking, messages=MESSAGES, **kw):
     return encode(
         messages, tokenizers[fam], masking, family(fam).eot, TOOLS, example_id="golden", **kw
     )
 
 
 @pytest.mark.parametrize("fam", FAMILIES)
-def test_standard_trains_every_assistant_token_and_each_end_of_turn(tokenizers, fam):
-    enc = run(tokenizers, fam, "standard")
+def test_standard_trains_every_assistant_token_and_each_end_of_turn(tokenizers, fam, masking):
+    enc = run(tokenizers, fam, masking("standard"))
     eot = family(fam).eot
     clean2, _ = split_errors(TURN2)
     assert [squash(r) for r in trained_runs(tokenizers[fam], enc)] == [
@@ -78,8 +77,8 @@ def test_standard_trains_every_assistant_token_and_each_end_of_turn(tokenizers, 
 
 
 @pytest.mark.parametrize("fam", FAMILIES)
-def test_selective_keeps_error_as_context_but_never_trains_it(tokenizers, fam):
-    enc = run(tokenizers, fam, "selective")
+def test_selective_keeps_error_as_context_but_never_trains_it(tokenizers, fam, masking):
+    enc = run(tokenizers, fam, masking("selective"))
     tok, eot = tokenizers[fam], family(fam).eot
     assert ERROR in tok.decode(enc["input_ids"])  # context for the correction
     assert "<SOE>" not in tok.decode(enc["input_ids"])  # markers removed from the input
@@ -91,14 +90,14 @@ def test_selective_keeps_error_as_context_but_never_trains_it(tokenizers, fam):
 
 
 @pytest.mark.parametrize("fam", FAMILIES)
-def test_mae_masks_the_whole_erroneous_turn(tokenizers, fam):
-    enc = run(tokenizers, fam, "mae")
+def test_mae_masks_the_whole_erroneous_turn(tokenizers, fam, masking):
+    enc = run(tokenizers, fam, masking("mae"))
     assert [squash(r) for r in trained_runs(tokenizers[fam], enc)] == [
         squash(TURN1 + family(fam).eot)
     ]
 
 
-def test_mae_masks_a_turn_whose_tool_feedback_reports_an_error(tokenizers):
+def test_mae_masks_a_turn_whose_tool_feedback_reports_an_error(tokenizers, masking):
     messages = [
         {"role": "user", "content": "Weather in Oslo?"},
         {"role": "assistant", "content": '{"task": "get_wether", "arguments": []}'},
@@ -107,7 +106,7 @@ def test_mae_masks_a_turn_whose_tool_feedback_reports_an_error(tokenizers):
         {"role": "tool", "content": '{"result": "sunny"}'},
         {"role": "assistant", "content": "It is sunny in Oslo."},
     ]
-    enc = run(tokenizers, "qwen2", "mae", messages=messages)
+    enc = run(tokenizers, "qwen2", masking("mae"), messages=messages)
     runs = [squash(r) for r in trained_runs(tokenizers["qwen2"], enc)]
     assert runs == [
         squash(messages[3]["content"] + "<|im_end|>"),
@@ -117,10 +116,10 @@ def test_mae_masks_a_turn_whose_tool_feedback_reports_an_error(tokenizers):
 
 @pytest.mark.parametrize("fam", FAMILIES)
 @pytest.mark.parametrize("scheme", ["pkt", "selective_pkt", "mae_pkt"])
-def test_pkt_weights_follow_the_formula_per_turn(tokenizers, fam, scheme):
+def test_pkt_weights_follow_the_formula_per_turn(tokenizers, fam, scheme, masking):
     # Without an injected error every scheme trains both turns (MAE would mask an erroneous one).
     clean = [*MESSAGES[:3], {"role": "assistant", "content": split_errors(TURN2)[0]}]
-    enc = run(tokenizers, fam, scheme, messages=clean)
+    enc = run(tokenizers, fam, masking(scheme), messages=clean)
     tok = tokenizers[fam]
     trained = [p for p, lab in enumerate(enc["labels"]) if lab != IGNORE_INDEX]
     # Turns are the contiguous trained runs; the key tokens are all in the summary turn.
@@ -160,22 +159,24 @@ def test_keep_markers_puts_them_in_the_input_without_loss(tokenizers):
     assert not any("SOE" in r or "EOE" in r for r in trained_runs(tok, enc))
 
 
-def test_truncation_cuts_after_the_last_complete_turn_and_says_so(tokenizers):
-    full = run(tokenizers, "qwen2", "standard")
+def test_truncation_cuts_after_the_last_complete_turn_and_says_so(tokenizers, masking):
+    full = run(tokenizers, "qwen2", masking("standard"))
     last_eot = max(p for p, lab in enumerate(full["labels"]) if lab != IGNORE_INDEX)
-    cut = run(tokenizers, "qwen2", "standard", max_length=last_eot)  # the last turn's end is cut
+    cut = run(
+        tokenizers, "qwen2", masking("standard"), max_length=last_eot
+    )  # the last turn's end is cut
     assert cut["turns_dropped"] == 1 and len(cut["input_ids"]) < last_eot
     assert [squash(r) for r in trained_runs(tokenizers["qwen2"], cut)] == [
         squash(TURN1 + "<|im_end|>")
     ]
     with pytest.raises(EncodeError, match="no complete assistant turn fits in max_length=10"):
-        run(tokenizers, "qwen2", "standard", max_length=10)
+        run(tokenizers, "qwen2", masking("standard"), max_length=10)
 
 
-def test_example_with_no_trainable_token_is_refused_loudly(tokenizers):
+def test_example_with_no_trainable_token_is_refused_loudly(tokenizers, masking):
     only_error = [MESSAGES[0], {"role": "assistant", "content": "<SOE> " + ERROR + " <EOE>"}]
     with pytest.raises(EncodeError, match="example golden: no trainable token under masking 'mae'"):
-        run(tokenizers, "qwen2", "mae", messages=only_error)
+        run(tokenizers, "qwen2", masking("mae"), messages=only_error)
 
 
 def test_split_errors_reports_spans_in_the_clean_text():

@@ -6,40 +6,40 @@ import json
 import random
 
 import pytest
-from conftest import CONF, compose_generate
-from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 
-from asktoact.data.build import build
 from asktoact.data.clarify import groups
 from asktoact.eval.personas import PERSONAS
 from asktoact.eval.run import run_evaluation
-from asktoact.eval.simulator import RulesSimulator
 from asktoact.schema import TransformationRecord
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    out = tmp_path_factory.mktemp("evaldata")
-    build(
-        compose_generate("data.n=400", "quality.enabled=false", f"cache_dir={out / 'cache'}"), out
-    )
-    return out
+def dataset(build_dataset):
+    return build_dataset("data.n=400")
 
 
 @pytest.fixture(scope="module")
-def simulator():
-    return RulesSimulator(seed=0)
+def simulator(compose):
+    return instantiate(compose("evaluate", "seed=0").simulator)
 
 
-def eval_cfg(tmp_path, dataset, *overrides, name="evaluate"):
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose(
-            name, overrides=[f"data.path={dataset}", f"cache_dir={tmp_path / 'cache'}", *overrides]
-        )
+@pytest.fixture
+def eval_cfg(compose):
+    """``eval_cfg(tmp_path, dataset, *overrides, name=...)``: an evaluate (or chat) config."""
+
+    def make(tmp_path, dataset, *overrides, name="evaluate"):
+        base = [f"data.path={dataset}", f"cache_dir={tmp_path / 'cache'}"]
+        return compose(name, *base, *overrides)
+
+    return make
 
 
-def test_oracle_scores_full_marks_and_ir_equals_mean_intents(tmp_path, dataset):
-    result = run_evaluation(eval_cfg(tmp_path, dataset, "agent=oracle"), tmp_path / "run")
+def test_oracle_scores_full_marks_and_ir_equals_mean_intents(tmp_path, dataset, eval_cfg):
+    # A persona that always answers: every question is one clarified intent (see test_protocol
+    # for the personas that sometimes withhold).
+    cfg = eval_cfg(tmp_path, dataset, "agent=oracle", "simulator.persona=cold_fish")
+    result = run_evaluation(cfg, tmp_path / "run")
     m = result["metrics"]
     for key in ("ICR", "CE", "CPS", "SCR", "TSS", "PRS"):
         assert m[key] == pytest.approx(1.0), key
@@ -54,7 +54,7 @@ def test_oracle_scores_full_marks_and_ir_equals_mean_intents(tmp_path, dataset):
     assert (tmp_path / "run/breakdown.csv").read_text().startswith("dimension,value,N,ICR")
 
 
-def test_never_ask_clarifies_nothing_and_ask_all_is_inefficient(tmp_path, dataset):
+def test_never_ask_clarifies_nothing_and_ask_all_is_inefficient(tmp_path, dataset, eval_cfg):
     never = run_evaluation(eval_cfg(tmp_path, dataset, "agent=never_ask"), tmp_path / "never")[
         "metrics"
     ]
@@ -72,7 +72,7 @@ def test_never_ask_clarifies_nothing_and_ask_all_is_inefficient(tmp_path, datase
     )
 
 
-def test_evaluation_resumes_from_its_transcripts(tmp_path, dataset):
+def test_evaluation_resumes_from_its_transcripts(tmp_path, dataset, eval_cfg):
     run_evaluation(eval_cfg(tmp_path, dataset, "agent=oracle", "data.limit=5"), tmp_path / "run")
     first = (tmp_path / "run/transcripts.jsonl").read_text().splitlines()
     result = run_evaluation(
@@ -127,48 +127,50 @@ def test_personas_word_answers_with_the_value():
         assert "Lisbon" in rng.choice(p.answer).format(value="Lisbon")
 
 
-def test_litellm_agent_and_simulator_through_mocks(tmp_path, dataset):
+def test_litellm_agent_and_simulator_through_mocks(tmp_path, dataset, eval_cfg):
     solution = '[SUMMARY] [{"task": "x", "arguments": []}]'
     m = run_evaluation(
         eval_cfg(
-            tmp_path, dataset, "agent=litellm", f"agent.mock_response='{solution}'", "data.limit=6"
+            tmp_path,
+            dataset,
+            "agent=litellm",
+            f"agent.client.mock_response='{solution}'",
+            "data.limit=6",
         ),
         tmp_path / "a",
     )["metrics"]
     assert m["SCR"] == 1.0 and m["IR"] == 0.0 and m["TSS"] == 0.0
-    # An invalid simulator judgement falls back to the rules simulator, counted.
+    # The LLM simulator makes two calls a round: the persona's reply and, separately, the
+    # judgement of what the question asked for. An invalid judgement falls back to the rules
+    # judgement (counted); the reply ("not json", a valid text) is kept and reveals no value.
+    sim = ("agent=oracle", "simulator=litellm", "data.limit=4", "max_rounds=2")
     result = run_evaluation(
-        eval_cfg(
-            tmp_path,
-            dataset,
-            "agent=oracle",
-            "simulator=litellm",
-            "simulator.mock_response='not json'",
-            "data.limit=4",
-        ),
+        eval_cfg(tmp_path, dataset, *sim, "simulator.client.mock_response='not json'"),
         tmp_path / "s",
     )
-    assert result["simulator_fallbacks"] == result["metrics"]["IR"] * 4 > 0
-    assert result["metrics"]["ICR"] == pytest.approx(1.0)
-    valid = '{"reply": "It is 5.", "target": "none", "category": "irrelevant"}'
+    rounds = result["metrics"]["IR"] * 4
+    assert result["simulator_fallbacks"] == rounds > 0
+    usage = result["llm_usage_simulator"]  # identical requests are answered from the cache
+    assert usage["calls"] + usage["cache_hits"] >= 2 * rounds and usage["repairs"] > 0
+    assert result["metrics"]["ICR"] == 0.0
+    valid = '{"target": "none", "kind": "irrelevant"}'
     result = run_evaluation(
-        eval_cfg(
-            tmp_path,
-            dataset,
-            "agent=oracle",
-            "simulator=litellm",
-            f"simulator.mock_response='{valid}'",
-            "data.limit=4",
-        ),
+        eval_cfg(tmp_path, dataset, *sim, f"simulator.client.mock_response='{valid}'"),
         tmp_path / "v",
     )
     assert result["simulator_fallbacks"] == 0 and result["metrics"]["ICR"] == 0.0
+    assert result["metrics"]["err_irrelevant"] == 1.0
 
 
-def test_chat_records_a_scripted_session(tmp_path, dataset):
-    from asktoact.chat import chat
+def test_chat_records_a_scripted_session(tmp_path, dataset, eval_cfg):
+    from asktoact.eval.chat import chat
 
-    answers = iter(["Lisbon", "4", "no idea", "stop", "x", "y", "z", "w", "v", "u", "t"])
+    row = [json.loads(x) for x in (dataset / "test.jsonl").read_text().splitlines()][2]
+    rec = TransformationRecord.from_dict(json.loads(row["record"]))
+    values = [g[0][2].original_value for g in groups(rec)]
+    # The person answers each question, then: an invalid completion answer (asked again), "y",
+    # an out-of-range score (asked again), 4.
+    answers = iter([*values, "maybe", "y", "9", "4"])
     shown = []
     result = chat(
         eval_cfg(tmp_path, dataset, "agent=oracle", "index=2", name="chat"),
@@ -177,15 +179,20 @@ def test_chat_records_a_scripted_session(tmp_path, dataset):
         say=shown.append,
     )
     assert result["valid"] and result["prs"] == 1.0
+    assert result["completed"] is True and result["satisfaction"] == 4
+    assert result["rounds"] == len(values) == result["intents"] == result["clarified"]
     assert any("Values you know" in s for s in shown)
+    assert sum("Please answer one of" in s for s in shown) == 2
     assert json.loads((tmp_path / "chat_transcripts.jsonl").read_text())["id"] == result["id"]
 
 
-def train_tiny(tmp_path, dataset, *extra):
-    """A few LoRA steps of the default tiny model on the test dataset: (config, summary)."""
+@pytest.fixture
+def train_tiny(compose):
+    """``train_tiny(tmp_path, dataset, *extra)``: a few LoRA steps of the default tiny model on
+    the test dataset: (config, summary)."""
     from asktoact.train.run import run_training
 
-    with initialize_config_dir(str(CONF), version_base="1.3"):
+    def train(tmp_path, dataset, *extra):
         overrides = [
             f"data.path={dataset}",
             f"cache_dir={tmp_path / 'cache'}",
@@ -194,11 +201,14 @@ def train_tiny(tmp_path, dataset, *extra):
             "adapter=lora",
             *extra,
         ]
-        tcfg = compose("train", overrides=overrides)
-    return tcfg, run_training(tcfg, tmp_path / "train")
+        tcfg = compose("train", *overrides)
+        return tcfg, run_training(tcfg, tmp_path / "train")
+
+    return train
 
 
-def test_a_tiny_model_trained_here_evaluates_end_to_end(tmp_path, dataset):
+@pytest.mark.slow
+def test_a_tiny_model_trained_here_evaluates_end_to_end(tmp_path, dataset, eval_cfg, train_tiny):
     trained = train_tiny(tmp_path, dataset)[1]
     cfg = eval_cfg(
         tmp_path,
@@ -224,11 +234,11 @@ def test_a_tiny_model_trained_here_evaluates_end_to_end(tmp_path, dataset):
     assert result["metrics"]["SCR"] == sum(bool(t["solution"]) for t in transcripts) / 6
 
 
-def test_llm_judge_reclassifies_untargeted_questions(tmp_path, dataset):
+def test_llm_judge_reclassifies_untargeted_questions(tmp_path, dataset, eval_cfg):
     never_targets = "[QUESTION] Would you like the results as a table?"
     common = (
         "agent=litellm",
-        f"agent.mock_response='{never_targets}'",
+        f"agent.client.mock_response='{never_targets}'",
         "data.limit=3",
         "max_rounds=2",
     )
@@ -239,8 +249,8 @@ def test_llm_judge_reclassifies_untargeted_questions(tmp_path, dataset):
             tmp_path,
             dataset,
             *common,
-            "judge.backend=litellm",
-            'judge.mock_response=\'{"category": "imprecise"}\'',
+            "judge=litellm",
+            'judge.client.mock_response=\'{"category": "imprecise"}\'',
         ),
         tmp_path / "j",
     )
@@ -248,17 +258,19 @@ def test_llm_judge_reclassifies_untargeted_questions(tmp_path, dataset):
     assert judged["judge_failures"] == 0 and judged["llm_usage_judge"]["calls"] == 6
 
 
-def test_wandb_logs_metrics_and_transcripts_offline(tmp_path, dataset, monkeypatch):
+@pytest.mark.slow  # W&B starts its service process
+def test_wandb_logs_metrics_and_transcripts_offline(tmp_path, dataset, monkeypatch, eval_cfg):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.setenv("WANDB_SILENT", "true")
-    cfg = eval_cfg(tmp_path, dataset, "agent=oracle", "data.limit=3", "logger.kind=wandb")
+    cfg = eval_cfg(tmp_path, dataset, "agent=oracle", "data.limit=3", "logger=wandb")
     run_evaluation(cfg, tmp_path / "w")
     (record,) = (tmp_path / "w" / "wandb").glob("offline-run-*/*.wandb")
     data = record.read_bytes()
     assert b"eval/ICR" in data and b"eval/transcripts" in data
 
 
-def test_local_agent_runs_a_base_model_with_a_peft_adapter(tmp_path, dataset):
+@pytest.mark.slow
+def test_local_agent_runs_a_base_model_with_a_peft_adapter(tmp_path, dataset, eval_cfg, train_tiny):
     from asktoact.train.models import load_model, load_tokenizer
 
     tcfg, trained = train_tiny(tmp_path, dataset, "trainer.max_steps=2")
@@ -277,8 +289,6 @@ def test_local_agent_runs_a_base_model_with_a_peft_adapter(tmp_path, dataset):
         "data.limit=2",
         "max_rounds=1",
     )
-    from asktoact.eval.agents import make_agent
-
-    agent = make_agent(cfg.agent, None)
+    agent = instantiate(cfg.agent)
     assert type(agent.model).__name__.startswith("Peft")
     assert run_evaluation(cfg, tmp_path / "eval")["metrics"]["N"] == 2

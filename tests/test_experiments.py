@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import CONF, ROOT
-from hydra import compose, initialize_config_dir
 
-from asktoact.report.__main__ import build_reports
+from asktoact.jobs import job
+from asktoact.report import build_reports
 from asktoact.report.tables import load_spec
 
-EXPERIMENTS = ["main", "ood", "ablation", "cross_model", "aug_sweep", "masking_ablation"]
+CONF = Path(__file__).resolve().parents[1] / "conf"
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+SCALES = sorted(p.stem for p in (CONF / "scale").glob("*.yaml"))
 # Small enough for CI: 150 demo rows, a few training steps, two short dialogues per job.
 QUICK = [  # list items are quoted: Hydra's grammar does not allow a bare '=' inside a list
     "generate_overrides=['data=demo','data.n=150','quality.enabled=false']",
@@ -25,33 +28,45 @@ QUICK = [  # list items are quoted: Hydra's grammar does not allow a bare '=' in
 
 
 def multirun(tmp_path, *args: str) -> None:
-    """``python -m asktoact.job --multirun`` with the QUICK settings and stores under tmp_path."""
+    """``python -m asktoact.cli.job --multirun`` with QUICK settings and stores under tmp_path."""
     env = {**os.environ, "ASKTOACT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
     cmd = [
         sys.executable,
         "-m",
-        "asktoact.job",
+        "asktoact.cli.job",
         "--multirun",
         *args,
         *QUICK,
         f"data_root={tmp_path / 'data'}",
         f"model_root={tmp_path / 'models'}",
+        f"eval_root={tmp_path / 'evals'}",
     ]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
-@pytest.mark.parametrize("name", EXPERIMENTS)
+def sweep_points(params: dict) -> list[list[str]]:
+    """Every point of a basic sweep (``a,b`` choices); a search space gives its first choice."""
+    axes = []
+    for key, spec in params.items():
+        values = str(spec).split(",") if "(" not in str(spec) else [_first_choice(str(spec))]
+        axes.append([f"{key}={v.strip()}" for v in values])
+    return [list(p) for p in itertools.product(*axes)]
+
+
+def _first_choice(spec: str) -> str:
+    inner = spec[spec.rindex("(") + 1 : spec.index(")")]
+    return inner.split(",")[0].strip()
+
+
+@pytest.mark.parametrize("name", [e for e in EXPERIMENTS if e != "lr_rank_search"])
 @pytest.mark.parametrize("scale", ["tiny", "paper"])
-def test_every_experiment_composes(name, scale):
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = compose(
-            "job", overrides=[f"experiment={name}", f"scale={scale}"], return_hydra_config=True
-        )
+def test_every_experiment_composes(name, scale, compose):
+    cfg = compose("job", f"experiment={name}", f"scale={scale}", hydra_config=True)
     assert cfg.experiment_name == name
     params = dict(cfg.hydra.sweeper.params)
     assert params and all(
-        k in ("adapter_name", "ratio", "model_name", "masking_name") for k in params
+        k in ("adapter_name", "ratio", "model_name", "masking_name", "variant") for k in params
     )
     assert cfg.model_name == ("tiny-qwen2" if scale == "tiny" else "qwen2.5-7b-instruct")
     spec = load_spec(name)
@@ -62,6 +77,38 @@ def test_every_experiment_composes(name, scale):
         assert not spec["paper"] or paper_row in spec["paper"], (name, row)
 
 
+@pytest.mark.slow  # ~30 s: a few hundred compositions
+@pytest.mark.parametrize("name", EXPERIMENTS)
+@pytest.mark.parametrize("scale", SCALES)
+def test_every_sweep_point_composes_its_generate_train_and_evaluate_steps(name, scale, compose):
+    """What a job would compose for each of its steps, at every scale and sweep point, without
+    running it: a broken override list is found here, not on a GPU cluster."""
+    sweep = compose("job", f"experiment={name}", f"scale={scale}", hydra_config=True)
+    points = sweep_points(dict(sweep.hydra.sweeper.params))
+    assert points
+    seen: dict = {}
+
+    def once(primary: str, overrides: list[str]):  # sweep points share most of their steps
+        key = (primary, tuple(overrides))
+        if key not in seen:
+            seen[key] = compose(primary, *overrides)
+        return seen[key]
+
+    data = Path("/nonexistent/data")
+    for point in points:
+        cfg = compose("job", f"experiment={name}", f"scale={scale}", *point)
+        assert once("generate", job.generate_overrides(cfg)).augmentation.ratio == cfg.ratio
+        if cfg.eval_set == "ood":
+            ood = once("generate", job.generate_overrides(cfg, ood=True))
+            assert ood.augmentation.ratio == 0
+        if cfg.adapter_name != "none":
+            train = once("train", job.train_overrides(cfg, data))
+            assert train.adapter.name == cfg.adapter_name and train.model.name == cfg.model_name
+        evaluate = once("evaluate", job.eval_overrides(cfg, "/nonexistent/model", data))
+        assert evaluate.agent.path == "/nonexistent/model"
+
+
+@pytest.mark.slow
 def test_tiny_multirun_end_to_end_into_tables(tmp_path):
     multirun(tmp_path, "experiment=main", f"hydra.sweep.dir={tmp_path / 'runs' / 'main'}")
     jobs = sorted((tmp_path / "runs" / "main").glob("*/metrics.json"))
@@ -74,14 +121,15 @@ def test_tiny_multirun_end_to_end_into_tables(tmp_path):
     rows = list(csv.DictReader((tmp_path / "reports" / "main.csv").read_text().splitlines()))
     assert [r["row"] for r in rows] == ["none", "lora", "full"]
     assert rows[1]["paper_row"] == "ASKToACT-LoRA-SFT-7B" and float(rows[1]["CPS paper"]) == 60.41
-    assert all(r["kind"] == "tiny offline run" for r in rows)
+    assert all(r["kind"] == "tiny random-init model" for r in rows)
     assert (tmp_path / "reports" / "complexity.png").stat().st_size > 1000
     # Shared stores: one dataset, two trained models (the base row trains nothing), one base init.
     assert len(list((tmp_path / "models" / "tiny").iterdir())) == 3
 
 
+@pytest.mark.slow
 def test_reproduce_dataset_report(tmp_path):
-    from asktoact.reproduce import dataset_report
+    from asktoact.jobs.reproduce import dataset_report
 
     path = dataset_report(
         "tiny",
@@ -92,13 +140,10 @@ def test_reproduce_dataset_report(tmp_path):
     assert "## Table 1" in text and "| train_rows |" in text and "29821" in text
 
 
-def test_sweep_plugins_compose():
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        search = compose("job", overrides=["experiment=lr_rank_search"], return_hydra_config=True)
-        slurm = compose("job", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
-        local = compose(
-            "job", overrides=["hydra/launcher=local_parallel"], return_hydra_config=True
-        )
+def test_sweep_plugins_compose(compose):
+    search = compose("job", "experiment=lr_rank_search", hydra_config=True)
+    slurm = compose("job", "hydra/launcher=slurm", hydra_config=True)
+    local = compose("job", "hydra/launcher=local_parallel", hydra_config=True)
     assert search.hydra.sweeper._target_.endswith("OptunaSweeper")
     assert (
         set(search.hydra.sweeper.params) == {"lr", "lora_r"}
@@ -111,6 +156,7 @@ def test_sweep_plugins_compose():
     assert local.hydra.launcher._target_.endswith("JoblibLauncher")
 
 
+@pytest.mark.slow
 def test_optuna_search_runs_trials_and_reports_the_best(tmp_path):
     multirun(
         tmp_path,

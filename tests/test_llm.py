@@ -76,7 +76,7 @@ def test_concurrency_is_bounded(tmp_path, monkeypatch):
     client = LLMClient("gpt-4o", tmp_path / "c.sqlite", max_concurrency=3)
     active = peak = 0
 
-    async def fake_call(messages):
+    async def fake_call(messages, task, json_mode):
         nonlocal active, peak
         active += 1
         peak = max(peak, active)

@@ -13,7 +13,6 @@ from asktoact.train.datamodule import WindowBatchSampler, collate
 from asktoact.train.encode import encode
 from asktoact.train.families import family
 from asktoact.train.loss import naive_lm_loss, weighted_lm_loss
-from asktoact.train.masking import SCHEMES
 from asktoact.train.module import ClarifyLM
 
 
@@ -33,9 +32,9 @@ def tiny_model(vocab: int):
     return Qwen2ForCausalLM(cfg).eval()
 
 
-def batch_for(tok, scheme: str):
+def batch_for(tok, masking):
     other = [MESSAGES[0], {"role": "assistant", "content": "[QUESTION] How many people?"}]
-    items = [encode(m, tok, SCHEMES[scheme], family("qwen2").eot, TOOLS) for m in (MESSAGES, other)]
+    items = [encode(m, tok, masking, family("qwen2").eot, TOOLS) for m in (MESSAGES, other)]
     return collate([{**x, "window_weight": None} for x in items], tok.pad_token_id)
 
 
@@ -53,11 +52,10 @@ def by_hand(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -
     return num / den
 
 
-@pytest.mark.parametrize("scheme", sorted(SCHEMES))
-def test_loss_equals_a_hand_computation(tokenizers, scheme):
+def test_loss_equals_a_hand_computation(tokenizers, scheme_name, masking):
     tok = tokenizers["qwen2"]
     model = tiny_model(len(tok))
-    batch = batch_for(tok, scheme)
+    batch = batch_for(tok, masking(scheme_name))
     with torch.no_grad():
         hidden = model.get_decoder()(
             input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
@@ -75,7 +73,7 @@ def test_loss_equals_a_hand_computation(tokenizers, scheme):
     )
     n_trained = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
     assert sums.tokens == n_trained
-    if scheme in ("pkt", "selective_pkt"):
+    if scheme_name in ("pkt", "selective_pkt"):
         assert sums.weight.item() > n_trained  # key tokens weigh more than 1
     # (mae_pkt masks the erroneous summary turn, the only one with key tokens: all weights are 1)
     else:
@@ -102,10 +100,10 @@ def test_chunked_loss_matches_naive_values_and_gradients():
     )
 
 
-def test_accumulated_micro_batches_give_the_gradient_of_the_whole_batch(tokenizers):
+def test_accumulated_micro_batches_give_the_gradient_of_the_whole_batch(tokenizers, masking):
     """Two micro-batches normalised by their window's weight == one batch normalised by its own."""
     tok = tokenizers["qwen2"]
-    enc = [encode(m, tok, SCHEMES["pkt"], "<|im_end|>", TOOLS) for m in (MESSAGES, MESSAGES[:2])]
+    enc = [encode(m, tok, masking("pkt"), "<|im_end|>", TOOLS) for m in (MESSAGES, MESSAGES[:2])]
     total = sum(sum(e["loss_weights"][1:]) for e in enc)
 
     def grads(batches, accumulate):

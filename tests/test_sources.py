@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 
-from conftest import FIXTURES, shared
-
 from asktoact.data.sources import bfcl, demo, taskbench, xlam
 from asktoact.data.sources.base import Rejects, normalise_type
 from asktoact.data.underspecify import value_in_text
 
 
-def test_xlam_fixture_loads_good_rows_and_rejects_each_bad_one():
+def test_xlam_fixture_loads_good_rows_and_rejects_each_bad_one(fixtures_dir):
     rejects = Rejects()
-    examples = xlam.load(path=str(FIXTURES / "xlam_sample.jsonl"), rejects=rejects)
+    examples = xlam.load(path=str(fixtures_dir / "xlam_sample.jsonl"), rejects=rejects)
     assert [e.id for e in examples] == ["xlam-1", "xlam-2", "xlam-3", "xlam-4", "xlam-5"]
     first = examples[0]
     assert first.solution[0].to_dict() == {
@@ -32,9 +30,9 @@ def test_xlam_fixture_loads_good_rows_and_rejects_each_bad_one():
     assert all("raw" in r for r in rejects.rows)  # the rejected row is kept, not lost
 
 
-def test_rejects_file_round_trips(tmp_path):
+def test_rejects_file_round_trips(tmp_path, fixtures_dir):
     rejects = Rejects()
-    xlam.load(path=str(FIXTURES / "xlam_sample.jsonl"), rejects=rejects)
+    xlam.load(path=str(fixtures_dir / "xlam_sample.jsonl"), rejects=rejects)
     rejects.write(tmp_path / "rejects.jsonl")
     lines = (tmp_path / "rejects.jsonl").read_text().splitlines()
     assert [json.loads(line)["row"] for line in lines] == [r["row"] for r in rejects.rows]
@@ -48,7 +46,7 @@ def test_normalise_type_handles_source_spellings():
     assert normalise_type(None) == ("string", False)
 
 
-def test_bfcl_picks_first_value_and_skips_omittable_parameters():
+def test_bfcl_picks_first_value_and_skips_omittable_parameters(shared):
     rejects = Rejects()
     examples = {e.id: e for e in bfcl.load(str(shared("bfcl")), rejects=rejects)}
     assert len(examples) == 800 and not rejects.rows
@@ -63,7 +61,7 @@ def test_bfcl_picks_first_value_and_skips_omittable_parameters():
     assert any(len(e.solution) > 1 for e in examples.values() if e.domain == "parallel")
 
 
-def test_taskbench_loads_rows_and_rejects_misspelt_arguments():
+def test_taskbench_loads_rows_and_rejects_misspelt_arguments(shared):
     rejects = Rejects()
     examples = taskbench.load(str(shared("taskbench_dailylifeapis")), rejects=rejects)
     assert len(examples) + len(rejects.rows) == 35

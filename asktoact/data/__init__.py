@@ -1,2 +1,2 @@
 """The clarification-data pipeline: sources → sampling → underspecify → quality → clarify →
-assemble → augment → build (see DESIGN.md §1)."""
+assemble → augment → build (see docs/architecture.md)."""

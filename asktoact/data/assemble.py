@@ -69,6 +69,16 @@ def summary(record: TransformationRecord, solution: list | None = None) -> str:
     return f"{TAG_SUMMARY} " + T.SUMMARY.format(solution=calls)
 
 
+def with_system_prompt(messages: list[Message], system_role: bool = True) -> list[Message]:
+    """The dialogue as a model is trained on and evaluated with it: the assistant instructions
+    (``templates.SYSTEM_PROMPT``) first. A chat template without a system role (Mistral) gets them
+    prepended to the first user turn instead, where they stay put as the dialogue grows."""
+    if system_role:
+        return [{"role": "system", "content": T.SYSTEM_PROMPT}, *messages]
+    first, *rest = messages
+    return [{"role": first["role"], "content": f"{T.SYSTEM_PROMPT}\n\n{first['content']}"}, *rest]
+
+
 def user_answer(group: Group, rng: random.Random) -> str:
     arg = group[0][2]
     answer = arg.original_value or str(arg.value)

@@ -29,17 +29,8 @@ from asktoact.data import templates as T
 from asktoact.data.assemble import summary
 from asktoact.data.clarify import groups
 from asktoact.data.phrasing import humanise
-from asktoact.llm import JsonRequest, LLMClient
+from asktoact.llm import JsonRequest, LLMClient, json_payload, register_responder
 from asktoact.schema import ArgRecord, TransformationRecord
-
-# Paper Table 2 counts, used as the default mix weights.
-PAPER_MIX = {
-    "clearly_stated": 2481,
-    "imprecise": 2298,
-    "irrelevant": 2251,
-    "redundant": 3126,
-    "incomplete": 5000,
-}
 
 
 def eligible_types(record: TransformationRecord) -> list[str]:
@@ -162,7 +153,7 @@ def llm_request(rec: TransformationRecord, kind: str) -> JsonRequest:
         {"role": "system", "content": SYSTEM_PROMPTS[kind] + _REPLY_SHAPE},
         {"role": "user", "content": json.dumps(payload, ensure_ascii=False, default=str)},
     ]
-    return JsonRequest(rec.id, messages, _question)
+    return JsonRequest(rec.id, messages, _question, f"augment.{kind}")
 
 
 def _question(obj: Any) -> str:
@@ -172,45 +163,89 @@ def _question(obj: Any) -> str:
     return q.strip()
 
 
+def quotas(total: int, mix: dict[str, float]) -> dict[str, int]:
+    """``total`` split over the types in proportion to ``mix`` (largest remainder, ties by name)."""
+    weight = sum(mix.values())
+    exact = {t: total * w / weight for t, w in mix.items()}
+    counts = {t: int(x) for t, x in exact.items()}
+    for t in sorted(exact, key=lambda t: (counts[t] - exact[t], t))[: total - sum(counts.values())]:
+        counts[t] += 1
+    return counts
+
+
+def assign_types(
+    records: list[TransformationRecord], total: int, mix: dict[str, float], rng: random.Random
+) -> dict[int, str]:
+    """Which records host which error type, so that the realised mix is the configured one.
+
+    Each type's quota is drawn among the records that can host it, the most constrained type
+    first (a fully specified dialogue can host only clearly-stated and irrelevant errors; drawing
+    those last would leave the other types short and tilt the mix).
+    """
+    wanted = quotas(total, {t: w for t, w in mix.items() if w > 0})
+    hosts = {t: [k for k, r in enumerate(records) if t in eligible_types(r)] for t in wanted}
+    chosen: dict[int, str] = {}
+    for kind in sorted(wanted, key=lambda t: (len(hosts[t]), t)):
+        free = [k for k in hosts[kind] if k not in chosen]
+        chosen.update(dict.fromkeys(rng.sample(free, min(wanted[kind], len(free))), kind))
+    return chosen
+
+
 def run(
     records: list[TransformationRecord],
     ratio: float,
     seed: int,
-    mix: dict[str, float] | None = None,
+    mix: dict[str, float],
     llm: LLMClient | None = None,
 ) -> tuple[list[TransformationRecord], dict[str, Any]]:
     """Records with ``round(ratio * len(records))`` of them replaced by augmented copies."""
     if not 0.0 <= ratio <= 1.0:
         raise ValueError(f"augmentation.ratio must be in [0, 1], got {ratio}")
-    mix = {k: float(v) for k, v in (mix or PAPER_MIX).items()}
+    mix = {k: float(v) for k, v in mix.items()}
     unknown = set(mix) - set(ERROR_TYPES)
     if unknown:
         raise ValueError(
             f"augmentation.mix has unknown error types {sorted(unknown)}; use {ERROR_TYPES}"
         )
-    rng = random.Random(f"augment:{seed}")
     target = round(ratio * len(records))
-    candidates = [
-        k for k, r in enumerate(records) if any(mix.get(t, 0) > 0 for t in eligible_types(r))
-    ]
-    chosen = sorted(rng.sample(candidates, min(target, len(candidates))))
+    chosen = assign_types(records, target, mix, random.Random(f"augment:{seed}"))
     out = list(records)
-    types: Counter[str] = Counter()
-    for k in chosen:
-        allowed = [t for t in eligible_types(records[k]) if mix.get(t, 0) > 0]
-        kind = rng.choices(allowed, weights=[mix[t] for t in allowed])[0]
+    for k, kind in sorted(chosen.items()):
         out[k] = inject(records[k], kind, random.Random(f"inject:{seed}:{records[k].id}"))
-        types[kind] += 1
-    fallbacks = _llm_semantic(out, chosen, llm) if llm is not None else 0
+    fallbacks = _llm_semantic(out, sorted(chosen), llm) if llm is not None else 0
+    types = Counter(chosen.values())
+    weight = sum(mix.values())
     stats = {
         "ratio": ratio,
         "target": target,
         "augmented": len(chosen),
         "shortfall": target - len(chosen),
         "per_type": {t: types.get(t, 0) for t in ERROR_TYPES},
+        "mix_configured": {t: round(mix.get(t, 0.0) / weight, 4) for t in ERROR_TYPES},
+        "mix_realised": {t: round(types.get(t, 0) / max(len(chosen), 1), 4) for t in ERROR_TYPES},
         "llm_fallbacks": fallbacks,
     }
     return out, stats
+
+
+def _offline_reply(kind: str):
+    """The offline provider's answer to ``SYSTEM_PROMPTS[kind]``: one fixed question per type."""
+
+    def reply(messages: list[dict[str, str]], rng: random.Random) -> dict[str, str]:
+        payload = json_payload(messages)
+        api = payload.get("api") or payload["calls"][0]
+        text = {
+            "clearly_stated": f"What value should {payload.get('param')} have for {api}?",
+            "imprecise": "Could you say a little more about that part?",
+            "irrelevant": f"Would you like a short explanation of how {api} works?",
+        }[kind]
+        return {"question": text}
+
+    return reply
+
+
+for _kind in SYSTEM_PROMPTS:
+    register_responder(f"augment.{_kind}", _offline_reply(_kind))
 
 
 def _llm_semantic(records: list[TransformationRecord], chosen: list[int], llm: LLMClient) -> int:

@@ -24,16 +24,17 @@ from tqdm.auto import tqdm
 from asktoact.constants import ERROR_TYPES, LEVELS
 from asktoact.data import assemble, augment, clarify, quality, sampling, underspecify
 from asktoact.data.sources.base import Rejects
-from asktoact.llm import LLMStats, make_client
+from asktoact.data.templates import SYSTEM_PROMPT
+from asktoact.io import write_json, write_jsonl, write_text
+from asktoact.llm import LLMStats
 from asktoact.schema import Example, TransformationRecord, solution_to_json
 
 log = logging.getLogger(__name__)
 
 
 def load_examples(data_cfg: DictConfig, rejects: Rejects) -> list[Example]:
-    loader = {k: v for k, v in data_cfg.items() if k != "name"}
     # _partial_: Hydra would turn the Rejects dataclass into a config node if passed as a kwarg.
-    return instantiate(loader, _partial_=True, _convert_="all")(rejects=rejects)
+    return instantiate(data_cfg, _partial_=True, _convert_="all")(rejects=rejects)
 
 
 def split(records: list[TransformationRecord], test_size: float, seed: int):
@@ -78,7 +79,7 @@ def rows_for(records, examples: dict[str, Example], seed: int, desc: str) -> lis
 
 def build(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
     """The pipeline end to end; returns the manifest (also written to ``out_dir``)."""
-    llm = make_client(cfg.llm, cfg.cache_dir)
+    llm = instantiate(cfg.llm)  # None for the rules backend
     try:
         return _build(cfg, Path(out_dir), llm)
     finally:
@@ -97,7 +98,7 @@ def _build(cfg: DictConfig, out: Path, llm) -> dict[str, Any]:
 
     stages = tqdm(total=7, desc="generate", unit="stage")
     examples = load_examples(cfg.data, rejects)
-    subset = sampling.stratified_subset(examples, cfg.get("max_examples"), seed)
+    subset = sampling.stratified_subset(examples, cfg.max_examples, seed)
     by_id = {e.id: e for e in subset}
     if len(by_id) != len(subset):
         raise ValueError(f"data source {cfg.data.name!r} yields duplicate example ids")
@@ -142,7 +143,7 @@ def _build(cfg: DictConfig, out: Path, llm) -> dict[str, Any]:
     )
     if scorer is not None:
         manifest["quality"]["strings_encoded"] = scorer.encoded
-    _write_json(out / "manifest.json", manifest)
+    write_json(out / "manifest.json", manifest)
     stages.update()
     stages.close()
     return manifest
@@ -170,10 +171,10 @@ def write_outputs(out: Path, splits, rejects: Rejects, dropped) -> None:
     import datasets
 
     for name, rows in splits.items():
-        _write_jsonl(out / f"{name}.jsonl", rows)
-    with open(out / "records.jsonl", "w", encoding="utf-8") as fh:  # already JSON in each row
-        fh.writelines(r["record"] + "\n" for rows in splits.values() for r in rows)
-    _write_jsonl(out / "dropped.jsonl", dropped)
+        write_jsonl(out / f"{name}.jsonl", rows)
+    records = "".join(r["record"] + "\n" for rows in splits.values() for r in rows)
+    write_text(out / "records.jsonl", records)  # already JSON in each row
+    write_jsonl(out / "dropped.jsonl", dropped)
     rejects.write(out / "rejects.jsonl")
     write_sharegpt(out / "sharegpt", splits)
     # from_dict with explicit columns keeps the schema; an empty split is left out of the
@@ -228,17 +229,18 @@ def write_sharegpt(folder: Path, splits: dict[str, list[dict[str, Any]]]) -> Non
         data = [
             {
                 "id": r["id"],
+                "system": SYSTEM_PROMPT,
                 "conversations": [
                     {"from": roles[m["role"]], "value": m["content"]} for m in r["messages"]
                 ],
             }
             for r in rows
         ]
-        _write_json(folder / f"{name}.json", data)
+        write_json(folder / f"{name}.json", data)
         info[f"asktoact_{name}"] = {
             "file_name": f"{name}.json",
             "formatting": "sharegpt",
-            "columns": {"messages": "conversations"},
+            "columns": {"messages": "conversations", "system": "system"},
             "tags": {
                 "role_tag": "from",
                 "content_tag": "value",
@@ -246,7 +248,7 @@ def write_sharegpt(folder: Path, splits: dict[str, list[dict[str, Any]]]) -> Non
                 "assistant_tag": "gpt",
             },
         }
-    _write_json(folder / "dataset_info.json", info)
+    write_json(folder / "dataset_info.json", info)
 
 
 def _stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -272,7 +274,7 @@ def make_manifest(cfg, examples, subset, rejects, dropped, qc_counts, splits, au
     return {
         "source": cfg.data.name,
         "seed": int(cfg.seed),
-        "llm": cfg.llm.get("model") or "rules",
+        "llm": llm.model if llm else "rules",
         "counts": {
             "loaded": len(examples),
             "rejected": len(rejects.rows),
@@ -292,15 +294,3 @@ def make_manifest(cfg, examples, subset, rejects, dropped, qc_counts, splits, au
         "augmentation": aug_stats,
         "llm_usage": (llm.stats if llm else LLMStats()).to_dict(),
     }
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    path.write_text(
-        json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
-    )
-
-
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) + "\n")

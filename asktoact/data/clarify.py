@@ -15,8 +15,8 @@ from typing import Any
 
 from asktoact.data.phrasing import humanise, noun_for
 from asktoact.data.underspecify import StageError
-from asktoact.llm import JsonRequest, LLMClient
-from asktoact.schema import ArgRecord, Example, TransformationRecord, render_value
+from asktoact.llm import JsonRequest, LLMClient, json_payload, register_responder
+from asktoact.schema import ArgRecord, Example, ToolSpec, TransformationRecord, render_value
 
 Group = list[tuple[int, str, ArgRecord]]
 
@@ -93,6 +93,9 @@ Reply with one JSON object: {"tool_steps": ["Step 1: ...", ...],
 "questions": [{"call": <0-based call index>, "param": "<name>", "question": "..."}, ...]}."""
 
 
+TASK = "clarify"
+
+
 def llm_request(ex: Example, record: TransformationRecord) -> JsonRequest:
     payload = {
         "original_query": record.original_query,
@@ -113,7 +116,7 @@ def llm_request(ex: Example, record: TransformationRecord) -> JsonRequest:
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": json.dumps(payload, ensure_ascii=False, default=str)},
     ]
-    return JsonRequest(record.id, messages, lambda obj: _validate(record, obj))
+    return JsonRequest(record.id, messages, lambda obj: _validate(record, obj), TASK)
 
 
 def _validate(record: TransformationRecord, obj: Any) -> dict[str, Any]:
@@ -153,3 +156,22 @@ def run(
         except StageError as err:
             failed.append((rec.id, str(err)))
     return kept, failed
+
+
+def _offline_reply(messages: list[dict[str, str]], rng: random.Random) -> dict[str, Any]:
+    """The offline provider's answer to :data:`SYSTEM_PROMPT`: template steps and questions."""
+    payload = json_payload(messages)
+    tools = {t["name"]: ToolSpec.from_dict(t) for t in payload.get("tools", [])}
+    steps, questions = [], []
+    for i, call in enumerate(payload["key_info"]):
+        tool = tools.get(call["name"])
+        steps.append(step_text(i + 1, call["name"], tool.description if tool else ""))
+        for name, arg in call["arguments"].items():
+            if arg.get("removed"):
+                noun = noun_for(tool.param(name) if tool else None, name)
+                q = rng.choice(QUESTION_TEMPLATES).format(noun=noun, api=call["name"])
+                questions.append({"call": i, "param": name, "question": q})
+    return {"tool_steps": steps, "questions": questions}
+
+
+register_responder(TASK, _offline_reply)

@@ -1,7 +1,7 @@
 """How the rules backends talk about a parameter: what kind of thing it is, and how to name it.
 
-One keyword table serves the underspecifier (``a certain city``), the question writer (``Which
-city …?``) and the user simulator later, so all of them describe a parameter the same way.
+One keyword table serves the underspecifier (``a certain city``) and, for names too short to
+read, the question writer; questions otherwise name a parameter by its own words.
 """
 
 from __future__ import annotations
@@ -66,8 +66,14 @@ def kind_of(param: ParamSpec | None, name: str) -> tuple[str, str] | None:
 
 
 def noun_for(param: ParamSpec | None, name: str) -> str:
+    """How a question names a parameter: by its own words, so that it says which of several
+    similar parameters it means ("origin airport", not "airport"); by its kind only when the name
+    is too short to read ("q", "id")."""
+    own = humanise(name)
+    if len(own.replace(" ", "")) > 2:
+        return own
     found = kind_of(param, name)
-    return found[0] if found and found[0] not in ("name", "identifier") else humanise(name)
+    return found[0] if found else own
 
 
 def abstraction_for(param: ParamSpec | None, name: str, followed_by_word: bool) -> str:

@@ -11,11 +11,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from asktoact.data.underspecify import value_in_text
 from asktoact.schema import TransformationRecord
+
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -33,6 +38,19 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=4)
+def _load(path: str, device: str):
+    """One loaded embedding model per (path, device) per process: the quality stage, the
+    simulator and its judge share it instead of loading it again (seconds each time)."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device=device)
+
+
+MEMO_LIMIT = 200_000  # embeddings kept per model (about 300 MB at 384 floats each)
+_MEMO: dict[str, dict[str, torch.Tensor]] = {}
+
+
 @dataclass
 class SimilarityScorer:
     model_name: str = DEFAULT_MODEL
@@ -41,26 +59,36 @@ class SimilarityScorer:
     encoded: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
-        from sentence_transformers import SentenceTransformer
+        self.path = resolve_model_path(self.model_name)
+        self.model = _load(self.path, self.device)
 
-        self.model = SentenceTransformer(resolve_model_path(self.model_name), device=self.device)
+    def embed(self, texts: list[str]) -> torch.Tensor:
+        """Unit-norm embeddings (len(texts), dim). Every distinct string is encoded once per
+        process and model: repeated evaluations of one test set re-encode nothing."""
+        import torch
+
+        memo = _MEMO.setdefault(self.path, {})
+        todo = [t for t in dict.fromkeys(texts) if t not in memo]
+        if todo:
+            self.encoded += len(todo)
+            emb = self.model.encode(
+                todo,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_tensor=True,
+                show_progress_bar=len(todo) > 2000,
+            )
+            if len(memo) + len(todo) > MEMO_LIMIT:
+                memo.clear()  # bounded memory; a miss only costs an encode
+            memo.update(zip(todo, emb, strict=True))
+        return torch.stack([memo[t] for t in texts]) if texts else torch.empty(0)
 
     def similarities(self, pairs: list[tuple[str, str]]) -> list[float]:
         """Cosine similarity of each (a, b) pair, encoding every distinct string once."""
         if not pairs:
             return []
-        texts = list(dict.fromkeys(t for pair in pairs for t in pair))
-        self.encoded += len(texts)
-        emb = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_tensor=True,
-            show_progress_bar=len(texts) > 2000,
-        )
-        index = {t: i for i, t in enumerate(texts)}
-        a = emb[[index[x] for x, _ in pairs]]
-        b = emb[[index[y] for _, y in pairs]]
+        a = self.embed([x for x, _ in pairs])
+        b = self.embed([y for _, y in pairs])
         return (a * b).sum(dim=1).clamp(-1.0, 1.0).tolist()
 
 

@@ -6,6 +6,24 @@ the wording is ours. ``{value}`` is the user's answer, ``{api}``/``{param}`` nam
 
 from __future__ import annotations
 
+# The assistant's instructions (AskToAct appendix F.1 structure, our words): every evaluated model
+# gets them, and training dialogues carry them (train data.system_prompt), so a fine-tuned model
+# sees at evaluation what it saw in training.
+SYSTEM_PROMPT = (
+    "You help users get tasks done with APIs. A task comes with a list of APIs, but the user may "
+    "leave out values the calls need. Never invent or assume a missing value; ask for it. Work "
+    "in this order:\n"
+    "1. [TASK DECOMPOSITION] Split the task into subtasks, one API call each, in the order they "
+    "must run.\n"
+    "2. [PARAMETER EVALUATION] For every call, say which required parameters the task states and "
+    "which are missing.\n"
+    "3. [QUESTION] Ask about one missing value at a time, then wait for the answer. If the user "
+    "cannot give it, do not fill it in yourself. Repeat until nothing is missing.\n"
+    "4. [SUMMARY] Briefly state what the user wants, then give the calls in order as JSON: "
+    '[{"task": "<API name>", "arguments": [{"name": "<parameter>", "value": <value>}]}]\n'
+    "Use the bracketed tags exactly as written. Do not execute the APIs."
+)
+
 # First user message: the (underspecified) request and the candidate APIs as JSON.
 FIRST_USER = "My request: {query}\nAPIs you can use (JSON):\n{tools}"
 

@@ -22,8 +22,16 @@ from typing import Any
 
 from asktoact.data.phrasing import abstraction_for, element_abstraction
 from asktoact.data.sampling import Sample
-from asktoact.llm import JsonRequest, LLMClient
-from asktoact.schema import ArgRecord, CallRecord, Example, TransformationRecord, render_value
+from asktoact.llm import JsonRequest, LLMClient, json_payload, register_responder
+from asktoact.schema import (
+    ArgRecord,
+    CallRecord,
+    Example,
+    ToolCall,
+    ToolSpec,
+    TransformationRecord,
+    render_value,
+)
 
 _PREPOSITIONS = (
     "in|on|at|for|to|from|with|of|by|into|near|under|over|about|called|named|titled|using|via|as"
@@ -181,6 +189,9 @@ Reply with one JSON object:
 with one key_info entry per call, in the order of `answers`."""
 
 
+TASK = "underspecify"
+
+
 def llm_request(ex: Example, sample: Sample) -> JsonRequest:
     removed = set(sample.removed)
     answers = [
@@ -199,7 +210,7 @@ def llm_request(ex: Example, sample: Sample) -> JsonRequest:
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": json.dumps(payload, ensure_ascii=False, default=str)},
     ]
-    return JsonRequest(ex.id, messages, lambda obj: _record_from_llm(ex, sample, obj))
+    return JsonRequest(ex.id, messages, lambda obj: _record_from_llm(ex, sample, obj), TASK)
 
 
 def _record_from_llm(ex: Example, sample: Sample, obj: Any) -> TransformationRecord:
@@ -258,3 +269,39 @@ def run(
         except StageError as err:
             failed.append((ex.id, str(err)))
     return records, failed
+
+
+def _offline_reply(messages: list[dict[str, str]], rng: random.Random) -> dict[str, Any]:
+    """The offline provider's answer to :data:`SYSTEM_PROMPT`: the rules backend's rewrite."""
+    payload = json_payload(messages)
+    calls = tuple(
+        ToolCall(a["name"], tuple((n, v["value"]) for n, v in a["arguments"].items()))
+        for a in payload["answers"]
+    )
+    removed = tuple(
+        (i, n)
+        for i, a in enumerate(payload["answers"])
+        for n, v in a["arguments"].items()
+        if v["removed"]
+    )
+    tools = tuple(ToolSpec.from_dict(t) for t in payload.get("tools", []))
+    ex = Example("offline", "offline", payload["original_query"], tools, calls)
+    rec = rules_record(ex, Sample(1 if removed else 0, removed), rng)
+    key_info = [
+        {
+            "name": c.name,
+            "arguments": {
+                n: {
+                    "original_value": a.original_value,
+                    "current_value": a.current_value,
+                    "removed": a.removed,
+                }
+                for n, a in c.arguments.items()
+            },
+        }
+        for c in rec.key_info
+    ]
+    return {"unspecified_query": rec.unspecified_query, "key_info": key_info}
+
+
+register_responder(TASK, _offline_reply)

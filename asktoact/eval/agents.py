@@ -11,24 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from asktoact.constants import TAG_QUESTION
-from asktoact.data.assemble import summary
+from asktoact.data.assemble import summary, with_system_prompt
 from asktoact.data.clarify import groups
-
-SYSTEM_PROMPT = """You help users get tasks done with APIs. Each task comes with a list of APIs,
-but the user's description may leave out details the calls need. Never invent or assume a missing
-value; ask for it. Work in this order:
-1. [TASK DECOMPOSITION] Split the task into subtasks, one API call each, in the order they must run.
-2. [PARAMETER EVALUATION] For every call, say which required parameters the task states and which
-   are missing.
-3. [QUESTION] Ask the user about one missing value at a time, then wait for the answer. If the user
-   cannot give it, do not fill it in yourself. Repeat until nothing is missing.
-4. [SUMMARY] Briefly state what the user wants, then give the calls in order as JSON:
-   [{"task": "<API name>", "arguments": [{"name": "<parameter>", "value": <value>}]}]
-Use the bracketed tags exactly as written. Do not execute the APIs."""
+from asktoact.eval.intents import reveals
+from asktoact.llm import LLMClient
 
 
 class ReferenceAgent:
     """Base of the rule policies: one decision per episode from its record and turn count."""
+
+    def __init__(self, name: str):
+        self.name = name
 
     def respond(self, episodes) -> list[str]:
         return [
@@ -37,9 +30,15 @@ class ReferenceAgent:
 
 
 class OracleAgent(ReferenceAgent):
+    """Asks for the first intent whose value no user reply has given yet (again, if the user
+    dodged), and answers correctly once every value is known."""
+
     def turn(self, ep, k: int) -> str:
-        gs = groups(ep.record)
-        return f"{TAG_QUESTION} {gs[k][0][2].question}" if k < len(gs) else summary(ep.record)
+        heard = " \n ".join(m["content"] for m in ep.messages[1:] if m["role"] == "user")
+        for group, fact in zip(groups(ep.record), ep.user.intents, strict=True):
+            if not reveals(heard, fact):
+                return f"{TAG_QUESTION} {group[0][2].question}"
+        return summary(ep.record)
 
 
 def _guess(ep, call: int, name: str) -> Any:
@@ -79,14 +78,15 @@ class AskAllAgent(ReferenceAgent):
 
 
 class LiteLLMAgent:
-    """Any litellm model (OpenAI, Anthropic, DeepSeek, a vLLM server …) with our system prompt."""
+    """Any litellm model (OpenAI, Anthropic, DeepSeek, a vLLM server …) with the evaluation
+    system prompt (``templates.SYSTEM_PROMPT``), as every evaluated model gets it."""
 
-    def __init__(self, client, system_prompt: bool = True):
-        self.client, self.system_prompt = client, system_prompt
+    def __init__(self, name: str, client: LLMClient):
+        self.name, self.client = name, client
 
     def respond(self, episodes) -> list[str]:
-        system = [{"role": "system", "content": SYSTEM_PROMPT}] if self.system_prompt else []
-        results = self.client.run_text([system + ep.messages for ep in episodes], "assistant")
+        chats = [with_system_prompt(ep.messages) for ep in episodes]
+        results = self.client.run_text(chats, "assistant", task="assistant")
         # A failed call is an empty turn: parsed as a question nobody can answer, never a crash.
         return [r.value if r.ok else "" for r in results]
 
@@ -97,11 +97,12 @@ class LocalAgent:
 
     def __init__(
         self,
+        name: str,
         path: str,
         adapter: str | None = None,
         batch_size: int = 16,
         max_new_tokens: int = 384,
-        system_prompt: bool = False,
+        system_role: bool = True,
         dtype: str = "float32",
         device: str = "auto",
         eot: str | None = None,
@@ -111,6 +112,7 @@ class LocalAgent:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        self.name = name
         self.device = (
             ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
         )
@@ -125,17 +127,15 @@ class LocalAgent:
             model = PeftModel.from_pretrained(model, adapter)
         self.model = model.to(self.device).eval()
         self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
-        self.system_prompt, self.do_sample, self.temperature = system_prompt, do_sample, temperature
+        self.system_role, self.do_sample, self.temperature = system_role, do_sample, temperature
         stop = [self.tok.convert_tokens_to_ids(eot)] if eot else []
         self.stop_ids = [i for i in stop if i is not None and i != self.tok.unk_token_id] or [
             self.tok.eos_token_id
         ]
 
     def prompt(self, messages: list[dict[str, str]]) -> str:
-        system = [{"role": "system", "content": SYSTEM_PROMPT}] if self.system_prompt else []
-        return self.tok.apply_chat_template(
-            system + messages, tokenize=False, add_generation_prompt=True
-        )
+        chat = with_system_prompt(messages, self.system_role)
+        return self.tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
 
     def respond(self, episodes) -> list[str]:
         out = []
@@ -168,20 +168,3 @@ class LocalAgent:
                 ids[:, enc["input_ids"].shape[1] :], skip_special_tokens=True
             )
         ]
-
-
-REFERENCE = {"oracle": OracleAgent, "never_ask": NeverAskAgent, "ask_all": AskAllAgent}
-
-
-def make_agent(cfg, client_factory) -> Any:
-    kind = cfg.kind
-    if kind in REFERENCE:
-        return REFERENCE[kind]()
-    if kind == "local":
-        kw = {k: v for k, v in cfg.items() if k not in ("kind", "name")}
-        return LocalAgent(**kw)
-    if kind == "litellm":
-        return LiteLLMAgent(client_factory(cfg), cfg.get("system_prompt", True))
-    raise ValueError(
-        f"agent.kind must be one of {sorted(REFERENCE)}, local or litellm; got {kind!r}"
-    )

@@ -55,8 +55,10 @@ class Episode:
             if j["category"]:
                 errors[j["category"]] = errors.get(j["category"], 0) + 1
         clarified = len(self.user.clarified)
-        if self.solution is not None and clarified < len(self.user.intents):
-            errors["incomplete"] = 1  # answered while an unspecified intent was never clarified
+        # Table 6: every episode that ends with an intent never clarified — by a summary, an
+        # unreadable final turn or running out of rounds.
+        if clarified < len(self.user.intents):
+            errors["incomplete"] = 1
         return Outcome(
             self.id,
             len(self.user.intents),
@@ -110,7 +112,12 @@ def run_episodes(
         ):
             ep.messages.append({"role": "user", "content": j.reply})
             ep.judgements.append(
-                {"target": j.target, "category": j.category, "new_intent": j.new_intent}
+                {
+                    "target": j.target,
+                    "category": j.category,
+                    "new_intent": j.new_intent,
+                    "withheld": j.withheld,
+                }
             )
         finished = [ep for ep in active if ep.done]
         if judge and finished:

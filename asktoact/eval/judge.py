@@ -31,6 +31,11 @@ def _validate(obj: Any) -> str:
     return cat
 
 
+def rules_judge() -> None:
+    """The ``judge=rules`` choice: no model; the simulator's similarity rule decides."""
+    return None
+
+
 class LiteLLMJudge:
     def __init__(self, client: LLMClient):
         self.client, self.failures = client, 0
@@ -52,7 +57,7 @@ class LiteLLMJudge:
                         {"role": "system", "content": SYSTEM_PROMPT},
                         {"role": "user", "content": json.dumps(payload, ensure_ascii=False)},
                     ]
-                    todo.append((j, JsonRequest(f"{ep.id}:{k}", messages, _validate)))
+                    todo.append((j, JsonRequest(f"{ep.id}:{k}", messages, _validate, "judge")))
         for (j, _), res in zip(
             todo, self.client.run_json([r for _, r in todo], "judge"), strict=True
         ):

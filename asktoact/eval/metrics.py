@@ -17,6 +17,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from asktoact.constants import ERROR_TYPES
 
 
@@ -93,31 +95,83 @@ def score_solution(
     )
 
 
+_COLUMNS = ("intents", "clarified", "rounds", "valid", "tss", "prs")
+
+
+def _columns(outcomes: list[Outcome]) -> np.ndarray:
+    """(N, 6 + error types) per-episode numbers every metric is a function of."""
+    rows = [
+        [*(float(getattr(o, c)) for c in _COLUMNS), *(o.errors.get(k, 0) for k in ERROR_TYPES)]
+        for o in outcomes
+    ]
+    return np.asarray(rows, dtype=np.float64).reshape(
+        len(outcomes), len(_COLUMNS) + len(ERROR_TYPES)
+    )
+
+
+def _metrics(sums: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """The F.3 metrics from column sums (last axis); works for one sample or a batch of them."""
+    u, c, t, valid, tss, prs = (sums[..., k] for k in range(len(_COLUMNS)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        icr = np.where(u > 0, c / np.where(u > 0, u, 1), 1.0)
+        ce = np.where(t > 0, c / np.where(t > 0, t, 1), 0.0)
+        cps = np.where(icr + ce > 0, 2 * icr * ce / np.where(icr + ce > 0, icr + ce, 1), 0.0)
+    out = {"ICR": icr, "CE": ce, "CPS": cps, "IR": t / n, "SCR": valid / n, "TSS": tss / n}
+    out["PRS"] = prs / n
+    # Table 6: question-level errors as shares of clarification turns, incomplete per query.
+    turns = np.maximum(t, 1)
+    for k, kind in enumerate(ERROR_TYPES):
+        total = sums[..., len(_COLUMNS) + k]
+        out[f"err_{kind}"] = total / n if kind == "incomplete" else total / turns
+    return out
+
+
 def aggregate(outcomes: list[Outcome]) -> dict[str, float]:
     n = len(outcomes)
     if n == 0:
         return {}
-    u = sum(o.intents for o in outcomes)
-    c = sum(o.clarified for o in outcomes)
-    t = sum(o.rounds for o in outcomes)
-    icr = c / u if u else 1.0
-    ce = c / t if t else 0.0
-    turns = max(t, 1)
-    result = {
-        "N": n,
-        "ICR": icr,
-        "CE": ce,
-        "CPS": 2 * icr * ce / (icr + ce) if icr + ce else 0.0,
-        "IR": t / n,
-        "SCR": sum(o.valid for o in outcomes) / n,
-        "TSS": sum(o.tss for o in outcomes) / n,
-        "PRS": sum(o.prs for o in outcomes) / n,
-    }
-    # Table 6: question-level errors as shares of clarification turns, incomplete per query.
-    for kind in ERROR_TYPES:
-        total = sum(o.errors.get(kind, 0) for o in outcomes)
-        result[f"err_{kind}"] = total / n if kind == "incomplete" else total / turns
-    return result
+    metrics = _metrics(_columns(outcomes).sum(axis=0), n)
+    return {"N": n, **{k: float(v) for k, v in metrics.items()}}
+
+
+def bootstrap_intervals(
+    outcomes: list[Outcome], n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> dict[str, list[float]]:
+    """Percentile bootstrap interval of every metric, resampling queries (seeded)."""
+    cols, n = _columns(outcomes), len(outcomes)
+    if n == 0:
+        return {}
+    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    samples = _metrics(cols[idx].sum(axis=1), n)
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    return {k: [float(x) for x in np.percentile(v, q)] for k, v in samples.items()}
+
+
+def paired_difference(
+    a: list[Outcome], b: list[Outcome], n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> dict[str, Any]:
+    """Metric(a) − metric(b) on the ``n`` queries both evaluated, with a paired bootstrap
+    interval (the same resampled queries on both sides); ``significant``: it excludes 0."""
+    mine = {o.id: o for o in a}
+    theirs = {o.id: o for o in b}
+    ids = sorted(set(mine) & set(theirs))
+    if not ids:
+        return {"n": 0, "metrics": {}}
+    ca, cb = _columns([mine[i] for i in ids]), _columns([theirs[i] for i in ids])
+    n = len(ids)
+    diff = {k: float(v) for k, v in _sub(_metrics(ca.sum(0), n), _metrics(cb.sum(0), n)).items()}
+    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    boot = _sub(_metrics(ca[idx].sum(axis=1), n), _metrics(cb[idx].sum(axis=1), n))
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    out = {}
+    for k, v in boot.items():
+        lo, hi = (float(x) for x in np.percentile(v, q))
+        out[k] = {"diff": diff[k], "low": lo, "high": hi, "significant": lo > 0 or hi < 0}
+    return {"n": n, "metrics": out}
+
+
+def _sub(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: x[k] - y[k] for k in x}
 
 
 def breakdown(outcomes: list[Outcome], key: str) -> dict[int, dict[str, float]]:

@@ -14,38 +14,20 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from asktoact import tracking
 from asktoact.data.build import ensure_dataset
-from asktoact.eval.agents import make_agent
 from asktoact.eval.episode import Episode, run_episodes
-from asktoact.eval.judge import LiteLLMJudge
-from asktoact.eval.metrics import Outcome, aggregate, breakdown
-from asktoact.eval.simulator import LiteLLMSimulator, RulesSimulator
-from asktoact.llm import LLMClient, client_from_config
+from asktoact.eval.metrics import Outcome, aggregate, bootstrap_intervals, breakdown
+from asktoact.io import resolve_dataset_dir, write_json
 
 log = logging.getLogger(__name__)
 
 
-def client_for(cfg: DictConfig, cache_dir: str, json_mode: bool) -> LLMClient:
-    return client_from_config(cfg, cache_dir, json_mode)
-
-
-def make_simulator(cfg: DictConfig, seed: int, cache_dir: str):
-    keys = ("model", "match_threshold", "vague_threshold", "keyword_bonus", "persona", "device")
-    rules_kw = {k: cfg[k] for k in keys if k in cfg}
-    if cfg.backend == "rules":
-        return RulesSimulator(seed=seed, **rules_kw)
-    if cfg.backend == "litellm":
-        rules_kw["model"] = "all-MiniLM-L6-v2"  # the fallback's embedding model
-        return LiteLLMSimulator(client_for(cfg, cache_dir, json_mode=True), seed=seed, **rules_kw)
-    raise ValueError(f"simulator.backend must be rules or litellm, got {cfg.backend!r}")
-
-
 def load_rows(cfg: DictConfig, run_dir: Path) -> list[dict[str, Any]]:
     import datasets
-
-    from asktoact.train.datamodule import resolve_dataset_dir
 
     path = Path(cfg.data.path) if cfg.data.path else ensure_dataset(cfg, run_dir / "data")
     dd = datasets.load_from_disk(str(resolve_dataset_dir(path)))
@@ -69,22 +51,27 @@ def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     rows = load_rows(cfg, run_dir)
     tpath = run_dir / "transcripts.jsonl"
     done = _done(tpath, cfg.resume)
-    simulator = make_simulator(cfg.simulator, cfg.seed, cfg.cache_dir)
-    agent = make_agent(cfg.agent, lambda a: client_for(a, cfg.cache_dir, json_mode=False))
-    judge = (
-        LiteLLMJudge(client_for(cfg.judge, cfg.cache_dir, json_mode=True))
-        if cfg.judge.backend == "litellm"
-        else None
-    )
-    todo = [Episode.from_row(r, simulator) for r in rows if r["id"] not in done]
-    log.info("%d episodes (%d already done)", len(todo), len(done))
-    with open(tpath, "a", encoding="utf-8") as fh:
+    simulator = instantiate(cfg.simulator)
+    agent = instantiate(cfg.agent)
+    judge = instantiate(cfg.judge)  # None: the simulator's rule decides
+    clients = {
+        n: getattr(o, "client", None)
+        for n, o in (("agent", agent), ("simulator", simulator), ("judge", judge))
+    }
+    try:
+        todo = [Episode.from_row(r, simulator) for r in rows if r["id"] not in done]
+        log.info("%d episodes (%d already done)", len(todo), len(done))
+        with open(tpath, "a", encoding="utf-8") as fh:
 
-        def save(ep: Episode) -> None:
-            fh.write(json.dumps(ep.transcript(), ensure_ascii=False) + "\n")
-            fh.flush()
+            def save(ep: Episode) -> None:
+                fh.write(json.dumps(ep.transcript(), ensure_ascii=False) + "\n")
+                fh.flush()
 
-        run_episodes(todo, agent, simulator, cfg.max_rounds, on_done=save, judge=judge)
+            run_episodes(todo, agent, simulator, cfg.max_rounds, on_done=save, judge=judge)
+    finally:
+        for client in clients.values():
+            if client is not None:
+                client.close()
     transcripts = [json.loads(x) for x in tpath.read_text().splitlines()]
     outcomes = [Outcome(**t["outcome"]) for t in transcripts]
     result = {
@@ -93,21 +80,21 @@ def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         "persona": cfg.simulator.persona,
         "split": cfg.data.split,
         "metrics": aggregate(outcomes),
+        # 95 % percentile bootstrap over queries, seeded: every metric with its uncertainty.
+        "intervals": bootstrap_intervals(outcomes, seed=cfg.seed),
         "by_intents": breakdown(outcomes, "intents"),
         "by_calls": breakdown(outcomes, "n_calls"),
         "simulator_fallbacks": getattr(simulator, "fallbacks", 0),
-        "judge": cfg.judge.backend,
+        "judge": "litellm" if judge else "rules",
         "judge_failures": getattr(judge, "failures", 0),
     }
-    for name, owner in (("agent", agent), ("simulator", simulator), ("judge", judge)):
-        obj = getattr(owner, "client", None)
-        if obj is not None:
-            result[f"llm_usage_{name}"] = obj.stats.to_dict()
-            obj.close()
-    (run_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    for name, client in clients.items():
+        if client is not None:
+            result[f"llm_usage_{name}"] = client.stats.to_dict()
+    result["outcomes"] = [o.to_dict() for o in outcomes]  # per query: for paired comparisons
+    write_json(run_dir / "metrics.json", result)
     write_breakdown_csv(run_dir / "breakdown.csv", result)
-    if cfg.logger.kind == "wandb":
-        log_wandb(cfg, run_dir, result, transcripts)
+    log_run(cfg, run_dir, result, transcripts)
     return result
 
 
@@ -122,31 +109,31 @@ def write_breakdown_csv(path: Path, result: dict[str, Any]) -> None:
                 w.writerow({"dimension": dim, "value": value, **m})
 
 
-def log_wandb(
+def log_run(
     cfg: DictConfig, run_dir: Path, result: dict[str, Any], transcripts: list[dict]
 ) -> None:
-    import wandb
+    """Metrics to the configured logger; with W&B also a table of the transcripts."""
+    config = OmegaConf.to_container(cfg, resolve=True)
+    # _partial_: the run's config is an argument, and must not be instantiated itself.
+    logger = instantiate(cfg.logger, _partial_=True)(run_dir, cfg.run_name, config)
+    if not logger:
+        return
+    status = "failed"
+    try:
+        logger.log_metrics({f"eval/{k}": v for k, v in result["metrics"].items()})
+        if hasattr(logger, "log_table"):
+            logger.log_table("eval/transcripts", *_transcript_table(transcripts))
+        status = "success"
+    finally:
+        tracking.finish(logger, status)
 
-    from asktoact.train.run import redact, wandb_offline, wandb_run_args
 
-    run = wandb.init(
-        **wandb_run_args(cfg),
-        dir=str(run_dir),
-        mode="offline" if wandb_offline(cfg.logger) else "online",
-        config=redact(OmegaConf.to_container(cfg, resolve=True)),
-    )
-    run.log({f"eval/{k}": v for k, v in result["metrics"].items()})
-    table = wandb.Table(columns=["id", "persona", "dialogue", "ICR", "valid", "PRS"])
+def _transcript_table(transcripts: list[dict]) -> tuple[list[str], list[list[Any]]]:
+    columns = ["id", "persona", "dialogue", "ICR", "valid", "PRS"]
+    data = []
     for t in transcripts:
         text = "\n\n".join(f"{m['role'].upper()}: {m['content']}" for m in t["messages"])
         o = t["outcome"]
-        table.add_data(
-            t["id"],
-            t["persona"],
-            text,
-            o["clarified"] / o["intents"] if o["intents"] else 1.0,
-            o["valid"],
-            o["prs"],
-        )
-    run.log({"eval/transcripts": table})
-    run.finish()
+        icr = o["clarified"] / o["intents"] if o["intents"] else 1.0
+        data.append([t["id"], t["persona"], text, icr, o["valid"], o["prs"]])
+    return columns, data

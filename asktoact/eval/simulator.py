@@ -1,42 +1,42 @@
-"""The user simulator: answers the assistant's questions from the user's side of the task.
+"""The user simulator: answers the assistant's clarification questions as the user would.
 
-Contract (both backends): the user knows their full original request and the hidden values; a
-question about an unspecified intent gets its value (in persona); a repeated question gets the
-value again with annoyance; a question about something the request already states gets that
-value; anything else gets "I don't know". Each reply comes with a judgement: which intent (or
-stated argument) the question targeted and which error category it falls in, if any
-(``clearly_stated``, ``redundant``, ``irrelevant``, ``imprecise``).
+The user knows only their original request (:mod:`asktoact.eval.intents` says what that makes
+known and when a reply clarifies an intent). Each question goes through two decisions:
 
-* ``rules`` (offline default): embeds the question and short descriptions of every argument
-  (parameter name, its description, the API, and the dataset's own question for that intent) with a
-  sentence-transformers model; the best match above ``match_threshold`` is the target. An
-  unmatched question is *imprecise* when its best similarity is at least ``vague_threshold`` (it is
-  about the task but not specific enough), else *irrelevant*.
-* ``litellm``: the model plays the persona and returns ``{"reply", "target", "category"}``; an
-  invalid judgement falls back to the rules backend for that question (counted).
+1. **Judgement** — which fact the question asks for, and so its error category: an open intent
+   (useful, no category), an intent already clarified (``redundant``), a value the request states
+   (``clearly_stated``), or nothing (``imprecise`` when it is about the task but too vague to tell
+   which value is wanted, else ``irrelevant``).
+2. **Reply** — in persona (:mod:`asktoact.eval.personas`), deterministic per seed.
+
+Backends:
+
+* ``rules`` (offline default): the judgement embeds the question and each fact's descriptors with
+  a sentence-transformers model (plus a bonus when the question names the parameter); the best
+  match at or above ``match_threshold`` is the target, and an unmatched question is vague when its
+  best similarity reaches ``vague_threshold``. The reply comes from the persona's templates and
+  avoidance rates.
+* ``litellm``: a model playing the persona writes the reply; it knows the original request only
+  (AskToAct F.2's structure, our words). The judgement is a separate structured call that sees the
+  question and the list of facts, so judging never steers the reply. An invalid judgement or a
+  failed reply call falls back to the rules backend for that question (counted in ``fallbacks``).
+
+Either way, the intents a reply reveals are marked clarified.
 """
 
 from __future__ import annotations
 
+import json
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from asktoact.data.clarify import groups
-from asktoact.data.phrasing import humanise, words
-from asktoact.eval.personas import Persona, pick_persona
-from asktoact.llm import JsonRequest, LLMClient
-from asktoact.schema import ToolSpec, TransformationRecord, render_value
-
-
-@dataclass
-class Fact:
-    """Something the user can tell: an unspecified intent (``I<k>``) or a stated argument (``S<k>``)."""
-
-    key: str
-    value_text: str
-    params: list[tuple[str, str]]  # (api, parameter)
-    descriptors: list[str]
+from asktoact.data.phrasing import words
+from asktoact.eval.intents import Fact, facts, reveals
+from asktoact.eval.personas import Persona, chance, pick_persona
+from asktoact.llm import JsonRequest, LLMClient, json_payload, register_responder
+from asktoact.schema import ToolSpec, TransformationRecord
 
 
 @dataclass
@@ -44,7 +44,8 @@ class Judgement:
     reply: str
     target: str | None  # a Fact key, or None
     category: str | None  # error category, None for a useful question
-    new_intent: bool = False
+    new_intent: bool = False  # the reply clarified an intent
+    withheld: bool = False  # asked for an intent, the reply did not give its value
 
 
 @dataclass
@@ -55,85 +56,52 @@ class UserContext:
     stated: list[Fact]
     persona: Persona
     clarified: set[str] = field(default_factory=set)
+    asked: Counter[str] = field(default_factory=Counter)
     rounds: int = 0
 
-
-def _descriptors(api: str, name: str, tool: ToolSpec | None, question: str | None) -> list[str]:
-    spec = tool.param(name) if tool else None
-    out = [f"What is the {humanise(name)} for {humanise(api)}?"]
-    if spec and spec.description:
-        out.append(f"{humanise(name)}: {spec.description}")
-    if question:
-        out.append(question)
-    return out
+    def fact(self, key: str) -> Fact:
+        return next(f for f in self.intents + self.stated if f.key == key)
 
 
-def user_context(
-    record: TransformationRecord, tools: list[ToolSpec], persona: Persona
-) -> UserContext:
-    by_name = {t.name: t for t in tools}
-    intents = []
-    for k, group in enumerate(groups(record)):
-        first = group[0][2]
-        params = [(record.key_info[i].name, n) for i, n, _ in group]
-        desc = [
-            d
-            for i, n, a in group
-            for d in _descriptors(
-                record.key_info[i].name, n, by_name.get(record.key_info[i].name), a.question
-            )
-        ]
-        intents.append(
-            Fact(f"I{k}", first.original_value or render_value(first.value), params, desc)
-        )
-    stated = [
-        Fact(
-            f"S{k}",
-            a.original_value or render_value(a.value),
-            [(record.key_info[i].name, n)],
-            _descriptors(record.key_info[i].name, n, by_name.get(record.key_info[i].name), None),
-        )
-        for k, (i, n, a) in enumerate(p for p in record.params() if not p[2].removed)
-    ]
-    return UserContext(record.id, record.original_query, intents, stated, persona)
-
-
-def respond(ctx: UserContext, target: str | None, vague: bool, rng: random.Random) -> Judgement:
-    """Apply a target decision to the context and word the reply in persona."""
-    facts = {f.key: f for f in ctx.intents + ctx.stated}
-    p = ctx.persona
+def category_of(ctx: UserContext, target: str | None, vague: bool) -> str | None:
     if target is None:
-        return Judgement(rng.choice(p.unknown), None, "imprecise" if vague else "irrelevant")
-    fact = facts[target]
+        return "imprecise" if vague else "irrelevant"
     if target.startswith("S"):
-        return Judgement(
-            rng.choice(p.answer).format(value=fact.value_text), target, "clearly_stated"
-        )
+        return "clearly_stated"
+    return "redundant" if target in ctx.clarified else None
+
+
+def persona_reply(ctx: UserContext, target: str | None, seed: int) -> str:
+    """The persona's reply to a question about ``target`` (None: nothing the user knows)."""
+    p = ctx.persona
+    rng = random.Random(f"reply:{seed}:{ctx.id}:{ctx.rounds}")
+    if target is None:
+        return rng.choice(p.unknown)
+    value, attempt = ctx.fact(target).value_text, ctx.asked[target]
+    if target.startswith("S"):
+        return rng.choice(p.answer).format(value=value)
     if target in ctx.clarified:
-        return Judgement(rng.choice(p.repeat).format(value=fact.value_text), target, "redundant")
-    ctx.clarified.add(target)
-    return Judgement(
-        rng.choice(p.answer).format(value=fact.value_text), target, None, new_intent=True
-    )
+        if chance(seed, ctx.id, target, attempt, "again") < p.avoid_again:
+            return rng.choice(p.refuse_repeat)
+        return rng.choice(p.repeat).format(value=value)
+    if attempt == 0 and chance(seed, ctx.id, target, attempt, "first") < p.avoid_first:
+        return rng.choice(p.avoid)
+    return rng.choice(p.answer).format(value=value)
 
 
-_FUNCTION_WORDS = {
-    "to",
-    "from",
-    "in",
-    "on",
-    "at",
-    "of",
-    "for",
-    "by",
-    "the",
-    "a",
-    "an",
-    "is",
-    "id",
-    "and",
-    "or",
-}
+def settle(ctx: UserContext, target: str | None, category: str | None, reply: str) -> Judgement:
+    """Close one round: count the question, mark clarified every intent the reply reveals."""
+    revealed = [f.key for f in ctx.intents if f.key not in ctx.clarified and reveals(reply, f)]
+    withheld = bool(target and target.startswith("I")) and not reveals(reply, ctx.fact(target))
+    if target:
+        ctx.asked[target] += 1
+    ctx.clarified.update(revealed)
+    ctx.rounds += 1
+    return Judgement(reply, target, category, bool(revealed), withheld)
+
+
+_FUNCTION_WORDS = {"to", "from", "in", "on", "at", "of", "for", "by", "the", "a", "an", "is"}
+_FUNCTION_WORDS |= {"id", "and", "or"}
 
 
 def _content_words(name: str) -> set[str]:
@@ -144,155 +112,161 @@ def _content_words(name: str) -> set[str]:
 class RulesSimulator:
     def __init__(
         self,
+        name: str = "rules",
+        persona: str = "random",
+        seed: int = 0,
         model: str = "all-MiniLM-L6-v2",
         match_threshold: float = 0.5,
         vague_threshold: float = 0.3,
         keyword_bonus: float = 0.15,
-        persona: str = "random",
-        seed: int = 0,
         device: str = "cpu",
-        **_: Any,
+        embed_batch_size: int = 256,
     ):
         from asktoact.data.quality import SimilarityScorer
 
-        self.scorer = SimilarityScorer(model, device=device)
+        self.name = name
+        self.scorer = SimilarityScorer(model, embed_batch_size, device)
         self.match, self.vague, self.bonus = match_threshold, vague_threshold, keyword_bonus
         self.persona, self.seed = persona, seed
-        self._cache: dict[str, Any] = {}
 
     def start(self, record: TransformationRecord, tools: list[ToolSpec]) -> UserContext:
         rng = random.Random(f"persona:{self.seed}:{record.id}")
-        return user_context(record, tools, pick_persona(self.persona, rng))
-
-    def _embed(self, texts: list[str]):
-        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if todo:
-            emb = self.scorer.model.encode(
-                todo, batch_size=256, normalize_embeddings=True, convert_to_tensor=True
-            )
-            self._cache.update(zip(todo, emb, strict=True))
-        return [self._cache[t] for t in texts]
+        intents, stated = facts(record, tools)
+        persona = pick_persona(self.persona, rng)
+        return UserContext(record.id, record.original_query, intents, stated, persona)
 
     def score(self, ctx: UserContext, question: str, q_emb) -> tuple[str | None, float]:
         qwords = set(words(question))
         scored = []
         for fact in ctx.intents + ctx.stated:
-            sims = [float(q_emb @ d) for d in self._embed(fact.descriptors)]
+            sims = self.scorer.embed(fact.descriptors) @ q_emb
             named = any(_content_words(n) and _content_words(n) <= qwords for _, n in fact.params)
             # On an exact tie, a user answers the value still open rather than repeat one.
             open_intent = fact.key.startswith("I") and fact.key not in ctx.clarified
-            scored.append(
-                (round(max(sims) + (self.bonus if named else 0.0), 4), open_intent, fact.key)
-            )
+            best = float(sims.max()) + (self.bonus if named else 0.0)
+            scored.append((round(best, 4), open_intent, fact.key))
         if not scored:
             return None, -1.0
         score, _, key = max(scored, key=lambda t: (t[0], t[1]))
         return key, score
 
-    def reply_batch(self, items: list[tuple[UserContext, str]]) -> list[Judgement]:
-        q_embs = self._embed([q for _, q in items])
+    def judge(self, items: list[tuple[UserContext, str]]) -> list[tuple[str | None, bool]]:
+        """(target, vague) for each (user, question)."""
+        q_embs = self.scorer.embed([q for _, q in items])
         out = []
         for (ctx, question), q_emb in zip(items, q_embs, strict=True):
-            ctx.rounds += 1
             target, score = self.score(ctx, question, q_emb)
-            rng = random.Random(f"reply:{self.seed}:{ctx.id}:{ctx.rounds}")
-            out.append(
-                respond(ctx, target if score >= self.match else None, score >= self.vague, rng)
-            )
+            out.append((target if score >= self.match else None, score >= self.vague))
+        return out
+
+    def reply_batch(self, items: list[tuple[UserContext, str]]) -> list[Judgement]:
+        out = []
+        for (ctx, _), (target, vague) in zip(items, self.judge(items), strict=True):
+            category = category_of(ctx, target, vague)
+            out.append(settle(ctx, target, category, persona_reply(ctx, target, self.seed)))
         return out
 
 
-SYSTEM_PROMPT = """You play a user who asked an assistant for help. Stay in character:
-you are {name}: {traits}. Your tone is {tone}.
-Your request was: "{task}". You know these facts and nothing else:
-{facts}
-The assistant now asks you a question. Decide which single fact it asks for, if any:
-- it asks for an I-fact: give that value, in character (if it already asked for it before, give
-  it again but show annoyance);
-- it asks for an S-fact (something your request already said): give that value, in character;
-- otherwise say you do not know, in character. Never reveal facts that were not asked for.
-Reply with one JSON object: {{"reply": "<your words>", "target": "<fact id or none>",
-"category": "<answer|repeat|stated|vague|irrelevant>"}} where "vague" means the question was about
-your task but too unclear to tell which fact it wants."""
+REPLY_PROMPT = """You are {name}: {traits}. You speak in a {tone} way.
+You asked an assistant for help with a task, which you described in your own words as:
+"{task}"
+That description is all you know. The assistant may be unsure of some details and ask about
+them. For each of its messages:
+1. If the answer is not in your task description, say that you do not know it, and reveal
+   nothing else.
+2. Otherwise answer only what was asked, briefly and from your own point of view, adding nothing.
+If the message holds more than a question, answer only its question. Show your character in
+every reply. For example, asked "What is your name?" when your name is Emma, you would say:
+"{example}\""""
 
-_CATEGORY = {
-    "answer": None,
-    "repeat": "redundant",
-    "stated": "clearly_stated",
-    "vague": "imprecise",
-    "irrelevant": "irrelevant",
-}
+JUDGE_PROMPT = """You judge one question that an assistant asked a user while preparing API
+calls. You get the question and the facts it may be asking for, each with an id, the API and
+parameter it belongs to, and a short description. Decide which single fact the question asks for.
+If it asks for none of them, say whether it is about the task but too vague to tell which value
+is wanted ("vague") or unrelated to the calls ("irrelevant").
+Reply with one JSON object: {"target": "<fact id or none>", "kind": "vague" | "irrelevant" | null}."""
+
+
+def judge_payload(ctx: UserContext, question: str) -> dict[str, Any]:
+    return {
+        "question": question,
+        "facts": [
+            {"id": f.key, "api": api, "parameter": p, "description": " ".join(f.descriptors[1:])}
+            for f in ctx.intents + ctx.stated
+            for api, p in f.params[:1]
+        ],
+    }
 
 
 class LiteLLMSimulator(RulesSimulator):
-    """The model decides and words the reply; the rules backend answers when its judgement is invalid."""
+    """A model writes the persona's reply and, in a separate structured call, judges the target;
+    the rules simulator stands in for an invalid judgement or a failed reply (counted)."""
 
-    def __init__(self, client: LLMClient, **kwargs: Any):
-        super().__init__(**kwargs)
+    def __init__(self, client: LLMClient, name: str = "litellm", **rules: Any):
+        # The rules simulator's settings (persona, seed, embedder, thresholds) make the fallback.
+        super().__init__(name=name, **rules)
         self.client, self.fallbacks = client, 0
 
-    def _request(self, ctx: UserContext, question: str, n: int) -> JsonRequest:
-        facts = "\n".join(
-            f"- {f.key}: {', '.join(f'{a}.{p}' for a, p in f.params)} = {f.value_text}"
-            for f in ctx.intents + ctx.stated
-        )
-        system = SYSTEM_PROMPT.format(
-            name=ctx.persona.name,
-            traits=ctx.persona.traits,
-            tone=ctx.persona.tone,
-            task=ctx.task,
-            facts=facts,
-        )
+    def _judge_request(self, ctx: UserContext, question: str, n: int) -> JsonRequest:
         keys = {f.key for f in ctx.intents + ctx.stated}
 
-        def validate(obj: Any) -> dict[str, Any]:
-            if not isinstance(obj, dict) or not isinstance(obj.get("reply"), str):
-                raise ValueError("expected an object with a string 'reply'")
-            target = str(obj.get("target", "none"))
-            if target != "none" and target not in keys:
+        def validate(obj: Any) -> tuple[str | None, bool]:
+            target = str(obj.get("target", "none")) if isinstance(obj, dict) else None
+            if target is None or (target != "none" and target not in keys):
                 raise ValueError(f"'target' must be one of {sorted(keys)} or 'none'")
-            if obj.get("category") not in _CATEGORY:
-                raise ValueError(f"'category' must be one of {sorted(_CATEGORY)}")
-            return {
-                "reply": obj["reply"],
-                "target": None if target == "none" else target,
-                "category": obj["category"],
-            }
+            if target == "none" and obj.get("kind") not in ("vague", "irrelevant"):
+                raise ValueError("'kind' must be 'vague' or 'irrelevant' when target is none")
+            return (None, obj["kind"] == "vague") if target == "none" else (target, False)
 
-        return JsonRequest(
-            f"{ctx.id}:{n}",
-            [{"role": "system", "content": system}, {"role": "user", "content": question}],
-            validate,
+        system = {"role": "system", "content": JUDGE_PROMPT}
+        user = {"role": "user", "content": json.dumps(judge_payload(ctx, question))}
+        return JsonRequest(f"{ctx.id}:{n}", [system, user], validate, "simulator.judge")
+
+    def _reply_messages(self, ctx: UserContext, question: str) -> list[dict[str, str]]:
+        p = ctx.persona
+        system = REPLY_PROMPT.format(
+            name=p.name, traits=p.traits, tone=p.tone, task=ctx.task, example=p.example
         )
+        return [{"role": "system", "content": system}, {"role": "user", "content": question}]
 
     def reply_batch(self, items: list[tuple[UserContext, str]]) -> list[Judgement]:
-        results = self.client.run_json(
-            [self._request(c, q, c.rounds + 1) for c, q in items], "simulator"
+        judged = self.client.run_json(
+            [self._judge_request(c, q, c.rounds + 1) for c, q in items], "simulator judge"
         )
-        out, fallback = [], []
-        for k, ((ctx, _), res) in enumerate(zip(items, results, strict=True)):
-            if not res.ok:
-                fallback.append(k)
-                out.append(None)
-                continue
-            ctx.rounds += 1
-            v = res.value
-            new = (
-                v["target"] is not None
-                and v["target"].startswith("I")
-                and v["target"] not in ctx.clarified
-            )
-            if new:
-                ctx.clarified.add(v["target"])
-            out.append(
-                Judgement(
-                    v["reply"], v["target"], _CATEGORY[v["category"]] if not new else None, new
-                )
-            )
-        if fallback:
-            self.fallbacks += len(fallback)
-            for k, j in zip(
-                fallback, super().reply_batch([items[k] for k in fallback]), strict=True
-            ):
-                out[k] = j
+        replies = self.client.run_text(
+            [self._reply_messages(c, q) for c, q in items], "simulator", task="simulator.reply"
+        )
+        bad = [k for k, r in enumerate(judged) if not r.ok]
+        rules = dict(zip(bad, self.judge([items[k] for k in bad]), strict=True))
+        out = []
+        for k, ((ctx, _), j, r) in enumerate(zip(items, judged, replies, strict=True)):
+            target, vague = j.value if j.ok else rules[k]
+            category = category_of(ctx, target, vague)
+            text = r.value if r.ok and r.value.strip() else None
+            if text is None:
+                text = persona_reply(ctx, target, self.seed)
+            self.fallbacks += (not j.ok) + (not (r.ok and r.value.strip()))
+            out.append(settle(ctx, target, category, text))
         return out
+
+
+def _offline_judge(messages: list[dict[str, str]], rng: random.Random) -> dict[str, Any]:
+    """The offline provider's judge: the fact whose parameter words the question uses most."""
+    payload = json_payload(messages)
+    asked = set(words(payload["question"]))
+    best, hits = "none", 0
+    for fact in payload["facts"]:
+        n = len(_content_words(fact["parameter"]) & asked)
+        if n > hits:
+            best, hits = fact["id"], n
+    apis = {w for f in payload["facts"] for w in words(f["api"])}
+    return {"target": best, "kind": None if hits else ("vague" if asked & apis else "irrelevant")}
+
+
+def _offline_reply(messages: list[dict[str, str]], rng: random.Random) -> str:
+    """The offline provider's user cannot read its own task: it never reveals a value."""
+    return "I do not know that."
+
+
+register_responder("simulator.judge", _offline_judge)
+register_responder("simulator.reply", _offline_reply)

@@ -1,1 +1,26 @@
-"""Reports: tables of our runs beside the papers' numbers."""
+"""Reports: tables of our runs beside the papers' numbers, and the plots (``make tables``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def build_reports(
+    runs_dir: str | Path = "multirun",
+    out_dir: str | Path = "reports",
+    chat_dirs: list[str | Path] = (),
+) -> list[Path]:
+    """Every table and plot from whatever experiment runs exist under ``runs_dir``, and Table 4
+    from the ``asktoact-chat`` sessions recorded under ``chat_dirs``."""
+    from asktoact.report import plots
+    from asktoact.report.human import write_table4
+    from asktoact.report.tables import collect, write_tables
+
+    runs = collect(runs_dir)
+    out = Path(out_dir)
+    written = write_tables(runs, out) + write_table4(list(chat_dirs), out)
+    for make in (plots.aug_sweep, plots.complexity):
+        path = make(runs, out)
+        if path:
+            written.append(path)
+    return written

@@ -1,9 +1,14 @@
-"""Experiment tables: our runs' ``metrics.json`` beside the papers' numbers, in Markdown/CSV/LaTeX.
+"""Experiment tables: our runs beside the papers' numbers, with their uncertainty (md/csv/tex).
 
 Each ``experiments/<name>/table.yaml`` says which job labels identify a row (``row_key``), which
-paper row it corresponds to, and which metrics to show; ``paper.csv`` holds the paper's numbers.
-Every row is labelled with its model, scale and whether it is a tiny offline run or a real-model
-run. Rates are shown in percent (IR in rounds), as in the papers.
+paper row it corresponds to, which metrics to show and which rows to compare (``comparisons``:
+``[row, reference]`` pairs); ``paper.csv`` holds the paper's numbers. Every row carries N and a
+95 % bootstrap interval per metric (over queries, seeded, computed by the evaluation); each
+comparison is a paired bootstrap over the queries both rows evaluated, marked when its interval
+excludes 0. Rates are shown in percent (IR in rounds), as in the papers.
+
+The Markdown table is for reading (one cell per metric: ours [interval] (paper)); the CSV keeps
+every number in its own column; the LaTeX file holds both tables.
 """
 
 from __future__ import annotations
@@ -16,7 +21,11 @@ from typing import Any
 
 import yaml
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
+from asktoact.eval.metrics import Outcome, paired_difference
+from asktoact.io import write_text
+from asktoact.paths import EXPERIMENTS_DIR
+
+DESCRIPTIVE = ("row", "paper_row", "model", "kind", "N")
 
 
 def collect(root: str | Path) -> list[dict[str, Any]]:
@@ -39,13 +48,18 @@ def load_spec(name: str, experiments_dir: Path = EXPERIMENTS_DIR) -> dict[str, A
             spec["paper"] = {
                 r.pop("row"): {k: float(v) for k, v in r.items()} for r in csv.DictReader(fh)
             }
+    spec.setdefault("comparisons", [])
     return spec
 
 
-def _value(metric: str, m: dict[str, float]) -> float | None:
-    if metric not in m:
-        return None
-    return m[metric] if metric == "IR" else 100.0 * m[metric]
+def _pct(metric: str, value: float | None) -> float | None:
+    return None if value is None else (value if metric == "IR" else 100.0 * value)
+
+
+def _kind(labels: dict[str, Any]) -> str:
+    if labels.get("agent_model"):
+        return "API model"
+    return "pretrained model" if labels.get("pretrained") else "tiny random-init model"
 
 
 def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -56,23 +70,20 @@ def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> lis
             continue
         key = spec["row_key"].format(**labels)
         paper_row = spec["rows"].get(key, "")
-        scale = labels.get("scale", "tiny")
+        paper = spec["paper"].get(paper_row, {})
         row = {
             "row": key,
             "paper_row": paper_row,
-            "model": labels.get("model_name", ""),
-            "scale": scale,
-            "kind": "tiny offline run" if scale == "tiny" else "real-model run",
+            "model": labels.get("agent_model") or labels.get("model_name", ""),
+            "kind": _kind(labels),
             "N": run["metrics"].get("N", 0),
+            "outcomes": [Outcome(**o) for o in run.get("outcomes", [])],
         }
-        paper = spec["paper"].get(paper_row, {})
         for metric in spec["metrics"]:
-            ours = _value(metric, run["metrics"])
-            row[metric] = ours
+            low, high = run.get("intervals", {}).get(metric, (None, None))
+            row[metric] = _pct(metric, run["metrics"].get(metric))
+            row[f"{metric} low"], row[f"{metric} high"] = _pct(metric, low), _pct(metric, high)
             row[f"{metric} paper"] = paper.get(metric)
-            row[f"{metric} diff"] = (
-                None if ours is None or metric not in paper else ours - paper[metric]
-            )
         rows.append(row)
     order = list(spec["rows"])
     return sorted(
@@ -80,72 +91,129 @@ def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> lis
     )
 
 
-def _fmt(v: Any, digits: int = 2) -> str:
+def comparisons(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each configured [row, reference] pair present in ``rows``: paired differences."""
+    by_key = {r["row"]: r for r in rows}
+    out = []
+    for row, ref in spec["comparisons"]:
+        if row not in by_key or ref not in by_key:
+            continue
+        diff = paired_difference(by_key[row]["outcomes"], by_key[ref]["outcomes"])
+        entry = {"comparison": f"{row} − {ref}", "N": diff["n"]}
+        for metric in spec["metrics"]:
+            d = diff["metrics"].get(metric)
+            if d is None:
+                continue
+            entry[f"{metric} diff"] = _pct(metric, d["diff"])
+            entry[f"{metric} low"], entry[f"{metric} high"] = (
+                _pct(metric, d["low"]),
+                _pct(metric, d["high"]),
+            )
+            entry[f"{metric} significant"] = d["significant"]
+        out.append(entry)
+    return out
+
+
+def _num(v: float | None, signed: bool = False) -> str:
     if v is None:
         return "–"
-    return (
-        f"{v:+.{digits}f}"
-        if isinstance(v, float) and digits < 0
-        else (f"{v:.2f}" if isinstance(v, float) else str(v))
-    )
+    return f"{v:+.1f}" if signed else f"{v:.1f}"
 
 
-def columns(spec: dict[str, Any]) -> list[str]:
-    cols = ["row", "paper_row", "model", "kind", "N"]
-    for m in spec["metrics"]:
-        cols += [m, f"{m} paper", f"{m} diff"] if spec["paper"] else [m]
-    return cols
+def _cell(row: dict[str, Any], metric: str) -> str:
+    text = _num(row[metric])
+    if row.get(f"{metric} low") is not None:
+        text += f" [{_num(row[f'{metric} low'])}, {_num(row[f'{metric} high'])}]"
+    if row.get(f"{metric} paper") is not None:
+        text += f" ({_num(row[f'{metric} paper'])})"
+    return text
 
 
-def to_markdown(title: str, rows: list[dict[str, Any]], spec: dict[str, Any]) -> str:
-    cols = columns(spec)
-    head = "| " + " | ".join(cols) + " |"
-    sep = (
-        "| "
-        + " | ".join("---" if c in ("row", "paper_row", "model", "kind") else "---:" for c in cols)
-        + " |"
-    )
+def _diff_cell(entry: dict[str, Any], metric: str) -> str:
+    if f"{metric} diff" not in entry:
+        return "–"
+    mark = " *" if entry[f"{metric} significant"] else ""
+    low, high = _num(entry[f"{metric} low"], True), _num(entry[f"{metric} high"], True)
+    return f"{_num(entry[f'{metric} diff'], True)} [{low}, {high}]{mark}"
+
+
+def _md_table(head: list[str], body: list[list[str]], left: int) -> list[str]:
+    sep = ["---"] * left + ["---:"] * (len(head) - left)
+    return ["| " + " | ".join(r) + " |" for r in (head, sep, *body)]
+
+
+def to_markdown(title: str, rows, diffs, spec: dict[str, Any]) -> str:
+    metrics = spec["metrics"]
+    lines = [f"# {title}", "", LEGEND, ""]
+    head = ["row", "paper row", "model", "kind", "N", *metrics]
     body = [
-        "| " + " | ".join(_diff(r[c]) if c.endswith(" diff") else _fmt(r[c]) for c in cols) + " |"
+        [r["row"], r["paper_row"], r["model"], r["kind"], str(r["N"])]
+        + [_cell(r, m) for m in metrics]
         for r in rows
     ]
-    note = "Ours: this project's runs; paper: the published numbers; diff = ours − paper."
-    return f"# {title}\n\n{note}\n\n" + "\n".join([head, sep, *body]) + "\n"
+    lines += _md_table(head, body, left=4)
+    if diffs:
+        lines += ["", "## Differences", "", DIFF_LEGEND, ""]
+        body = [[d["comparison"], str(d["N"])] + [_diff_cell(d, m) for m in metrics] for d in diffs]
+        lines += _md_table(["comparison", "N", *metrics], body, left=1)
+    return "\n".join(lines) + "\n"
 
 
-def _diff(v: float | None) -> str:
-    return "–" if v is None else f"{v:+.2f}"
+LEGEND = (
+    "Each cell: ours [95 % bootstrap interval over the N queries] (the paper's number). Rates in "
+    "percent, IR in rounds. The paper used 7–8 B models, GPT-4o data and a 72 B user simulator."
+)
+DIFF_LEGEND = (
+    "Paired bootstrap over the queries both rows evaluated: difference [95 % interval]; "
+    "* = the interval excludes 0 (a difference beyond the uncertainty)."
+)
 
 
-def to_csv(rows: list[dict[str, Any]], spec: dict[str, Any]) -> str:
+def _csv(fieldnames: list[str], records: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=columns(spec), extrasaction="ignore")
+    w = csv.DictWriter(buf, fieldnames=fieldnames, extrasaction="ignore")
     w.writeheader()
-    w.writerows(rows)
+    w.writerows(records)
     return buf.getvalue()
 
 
-def to_latex(title: str, rows: list[dict[str, Any]], spec: dict[str, Any]) -> str:
-    cols = columns(spec)
+def to_csv(rows, diffs, spec: dict[str, Any]) -> tuple[str, str]:
+    cols = [*DESCRIPTIVE]
+    for m in spec["metrics"]:
+        cols += [m, f"{m} low", f"{m} high", f"{m} paper"]
+    dcols = ["comparison", "N"]
+    for m in spec["metrics"]:
+        dcols += [f"{m} diff", f"{m} low", f"{m} high", f"{m} significant"]
+    return _csv(cols, rows), _csv(dcols, diffs)
 
-    def esc(s: str) -> str:
-        return str(s).replace("_", r"\_").replace("%", r"\%").replace("|", r"$|$")
 
-    lines = [
-        r"\begin{table}[t]",
-        r"\centering",
-        rf"\caption{{{esc(title)}}}",
-        r"\begin{tabular}{" + "l" * 4 + "r" * (len(cols) - 4) + "}",
-        r"\toprule",
-        " & ".join(esc(c) for c in cols) + r" \\",
-        r"\midrule",
-    ]
-    for r in rows:
-        lines.append(
-            " & ".join(esc(_diff(r[c]) if c.endswith(" diff") else _fmt(r[c])) for c in cols)
-            + r" \\"
+def to_latex(title: str, rows, diffs, spec: dict[str, Any]) -> str:
+    def esc(s: Any) -> str:
+        return str(s).replace("_", r"\_").replace("%", r"\%").replace("−", "$-$")
+
+    def table(caption: str, head: list[str], body: list[list[str]], left: int) -> list[str]:
+        return [
+            r"\begin{table}[t]",
+            r"\centering\small",
+            rf"\caption{{{esc(caption)}}}",
+            r"\begin{tabular}{" + "l" * left + "r" * (len(head) - left) + "}",
+            r"\toprule",
+            " & ".join(esc(c) for c in head) + r" \\",
+            r"\midrule",
+            *(" & ".join(esc(c) for c in r) + r" \\" for r in body),
+            r"\bottomrule",
+            r"\end{tabular}",
+            r"\end{table}",
+        ]
+
+    metrics = spec["metrics"]
+    body = [[r["row"], r["model"], str(r["N"])] + [_cell(r, m) for m in metrics] for r in rows]
+    lines = table(f"{title}. {LEGEND}", ["row", "model", "N", *metrics], body, 2)
+    if diffs:
+        body = [[d["comparison"], str(d["N"])] + [_diff_cell(d, m) for m in metrics] for d in diffs]
+        lines += table(
+            f"{title}: differences. {DIFF_LEGEND}", ["comparison", "N", *metrics], body, 1
         )
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 
@@ -153,19 +221,21 @@ def write_tables(
     runs: list[dict[str, Any]], out_dir: str | Path, experiments_dir: Path = EXPERIMENTS_DIR
 ) -> list[Path]:
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
     for exp in sorted(p.name for p in experiments_dir.iterdir() if (p / "table.yaml").exists()):
         spec = load_spec(exp, experiments_dir)
         rows = rows_for(exp, runs, spec)
         if not rows:
             continue
-        for ext, text in (
-            ("md", to_markdown(spec["title"], rows, spec)),
-            ("csv", to_csv(rows, spec)),
-            ("tex", to_latex(spec["title"], rows, spec)),
-        ):
-            path = out / f"{exp}.{ext}"
-            path.write_text(text)
-            written.append(path)
+        diffs = comparisons(rows, spec)
+        table_csv, diffs_csv = to_csv(rows, diffs, spec)
+        files = {
+            f"{exp}.md": to_markdown(spec["title"], rows, diffs, spec),
+            f"{exp}.csv": table_csv,
+            f"{exp}_differences.csv": diffs_csv,
+            f"{exp}.tex": to_latex(spec["title"], rows, diffs, spec),
+        }
+        for name, text in files.items():
+            write_text(out / name, text)
+            written.append(out / name)
     return written

@@ -1,4 +1,4 @@
 """Training: chat encoding with masking schemes, weighted chunked loss, Lightning + peft + DeepSpeed.
 
-``python -m asktoact.train`` (= ``asktoact-train``) is the entry point (``__main__.py``).
+The entry point is ``asktoact-train`` (``asktoact/cli/train.py``) over :func:`run.run_training`.
 """

@@ -14,7 +14,6 @@ import json
 import logging
 import random
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
@@ -23,31 +22,23 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
 from asktoact.constants import IGNORE_INDEX
+from asktoact.io import resolve_dataset_dir
 from asktoact.train.encode import EncodeError, encode, tool_names_of
 from asktoact.train.masking import Masking
 
 log = logging.getLogger(__name__)
 
 
-def resolve_dataset_dir(path: str | Path) -> Path:
-    """A generate output dir (holding ``dataset/``) or the DatasetDict dir itself."""
-    path = Path(path)
-    if (path / "dataset" / "dataset_dict.json").exists():
-        return path / "dataset"
-    if (path / "dataset_dict.json").exists():
-        return path
-    raise FileNotFoundError(
-        f"data.path={path}: no DatasetDict here (expected dataset_dict.json or dataset/)"
-    )
-
-
-def encode_split(rows, tokenizer, masking: Masking, eot: str, max_length: int, desc: str):
-    """Encoded rows, and (id, reason) for rows that cannot be trained on."""
+def encode_split(
+    rows, tokenizer, masking: Masking, eot: str, max_length: int, desc: str, prepare=None
+):
+    """Encoded rows, and (id, reason) for rows that cannot be trained on. ``prepare`` turns a
+    row's messages into the chat the model sees (e.g. the system prompt first)."""
     encoded, refused = [], []
     for row in tqdm(rows, desc=f"encode {desc}", unit="ex", leave=False):
         try:
             enc = encode(
-                row["messages"],
+                prepare(row["messages"]) if prepare else row["messages"],
                 tokenizer,
                 masking,
                 eot,
@@ -172,6 +163,8 @@ class DialogueDataModule(pl.LightningDataModule):
         seed=0,
         reject_file=None,
         limit=None,
+        mega_chunk_factor=32,
+        prepare=None,
     ):
         super().__init__()
         self.path, self.tokenizer, self.masking, self.eot = path, tokenizer, masking, eot
@@ -182,7 +175,8 @@ class DialogueDataModule(pl.LightningDataModule):
             num_workers,
             seed,
         )
-        self.reject_file, self.limit = reject_file, limit
+        self.reject_file, self.limit, self.mega = reject_file, limit, mega_chunk_factor
+        self.prepare = prepare
         self.train_rows: list[dict] = []
         self.val_rows: list[dict] = []
         self.stats: dict[str, Any] = {}
@@ -198,13 +192,10 @@ class DialogueDataModule(pl.LightningDataModule):
             if self.limit is None
             else dd["train"].select(range(min(self.limit, len(dd["train"]))))
         )
-        self.train_rows, refused = encode_split(
-            train, self.tokenizer, self.masking, self.eot, self.max_length, "train"
-        )
+        args = (self.tokenizer, self.masking, self.eot, self.max_length)
+        self.train_rows, refused = encode_split(train, *args, "train", self.prepare)
         if self.val_split and self.val_split in dd:
-            val, more = encode_split(
-                dd[self.val_split], self.tokenizer, self.masking, self.eot, self.max_length, "val"
-            )
+            val, more = encode_split(dd[self.val_split], *args, "val", self.prepare)
             self.val_rows, refused = val, refused + more
         self._report(refused)
 
@@ -242,6 +233,7 @@ class DialogueDataModule(pl.LightningDataModule):
             shuffle=shuffle,
             group_by_length=self.group,
             seed=self.seed,
+            mega_factor=self.mega,
         )
         if trainer is not None:
             sampler.set_epoch(trainer.current_epoch)

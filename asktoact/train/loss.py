@@ -9,7 +9,7 @@ recomputed. Peak extra memory is one chunk's logits instead of B·T·V floats (�
 sequence at V=152k, T=4096).
 
 The function returns *sums* (weighted loss, total weight, token count); the caller divides by the
-total weight of the whole accumulated batch (DESIGN.md §4), not by a per-micro-batch mean.
+total weight of the whole accumulated batch (docs/architecture.md), not by a per-micro-batch mean.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Masking schemes: which assistant tokens take loss, and with what weight (DESIGN.md §4).
+"""Masking schemes: which assistant tokens take loss, and with what weight (docs/architecture.md).
 
 A scheme is three choices: what happens to injected errors (``errors``), whether key tokens are
 up-weighted (``pkt``), and whether the ``<SOE>``/``<EOE>`` markers stay in the input.
@@ -24,24 +24,11 @@ ERROR_MODES = ("train", "span", "turn")
 
 @dataclass(frozen=True)
 class Masking:
+    """One masking scheme, built from ``conf/masking/<name>.yaml`` (its values are checked by the
+    config validator: ``errors`` in :data:`ERROR_MODES`, ``w_max`` >= 1)."""
+
     name: str
     errors: str = "span"
     pkt: bool = False
     w_max: float = 9.0
     keep_markers: bool = False
-
-    def __post_init__(self) -> None:
-        if self.errors not in ERROR_MODES:
-            raise ValueError(f"masking.errors must be one of {ERROR_MODES}, got {self.errors!r}")
-        if self.w_max < 1.0:
-            raise ValueError(f"masking.w_max must be >= 1, got {self.w_max}")
-
-
-SCHEMES = {
-    "standard": Masking("standard", "train"),
-    "selective": Masking("selective", "span"),
-    "mae": Masking("mae", "turn"),
-    "pkt": Masking("pkt", "train", pkt=True),
-    "selective_pkt": Masking("selective_pkt", "span", pkt=True),
-    "mae_pkt": Masking("mae_pkt", "turn", pkt=True),
-}

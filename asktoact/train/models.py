@@ -3,7 +3,8 @@
 Tiny models (``model.tiny: true``) are random-initialised from their family's config class with a
 project-built tokenizer (``tokenizer.py``): no network. Real models load with ``from_pretrained``
 from ``model.path`` (a local copy) or ``model.hf_id``. Adapters go through peft: ``lora`` and
-``dora`` (LoRA with weight decomposition) on ``model.lora_target_modules``; ``full`` trains all.
+``dora`` (LoRA with weight decomposition) on ``model.lora_target_modules`` (``adapter.peft`` is
+a ``peft.LoraConfig`` node); ``full`` trains all.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 
 
 def _source(model_cfg) -> str:
-    return model_cfg.get("path") or model_cfg.hf_id
+    return model_cfg.path or model_cfg.hf_id
 
 
 def load_tokenizer(model_cfg, cache_dir: str):
@@ -39,7 +40,7 @@ def load_tokenizer(model_cfg, cache_dir: str):
 
 
 def eot_of(model_cfg) -> str:
-    return model_cfg.get("eot") or family(model_cfg.family).eot
+    return model_cfg.eot or family(model_cfg.family).eot
 
 
 def load_model(model_cfg, tokenizer, seed: int = 0):
@@ -62,23 +63,13 @@ def load_model(model_cfg, tokenizer, seed: int = 0):
     )
 
 
-def apply_adapter(model, adapter_cfg, model_cfg):
-    if adapter_cfg.kind == "full":
+def apply_adapter(model, adapter_cfg):
+    """peft's LoRA/DoRA from ``adapter.peft`` (a ``peft.LoraConfig`` node); ``full`` has none."""
+    if adapter_cfg.peft is None:
         return model
-    if adapter_cfg.kind not in ("lora", "dora"):
-        raise ValueError(f"adapter.kind must be lora, dora or full, got {adapter_cfg.kind!r}")
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
 
-    targets = adapter_cfg.get("target_modules") or model_cfg.lora_target_modules
-    config = LoraConfig(
-        r=adapter_cfg.r,
-        lora_alpha=adapter_cfg.alpha,
-        lora_dropout=adapter_cfg.dropout,
-        target_modules=targets if isinstance(targets, str) else list(targets),
-        use_dora=adapter_cfg.kind == "dora",
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, config)
+    return get_peft_model(model, instantiate(adapter_cfg.peft, _convert_="all"))
 
 
 def parameter_counts(model) -> dict[str, Any]:
@@ -91,13 +82,15 @@ def parameter_counts(model) -> dict[str, Any]:
     }
 
 
-def save_outputs(model, tokenizer, out_dir, adapter_kind: str) -> dict[str, str]:
+def save_outputs(model, tokenizer, out_dir) -> dict[str, str]:
     """Adapter (peft) and merged model, both in HF format with the tokenizer."""
     from pathlib import Path
 
+    from peft import PeftModel
+
     out = Path(out_dir)
     paths = {}
-    if adapter_kind != "full":
+    if isinstance(model, PeftModel):
         model.save_pretrained(str(out / "adapter"))
         tokenizer.save_pretrained(str(out / "adapter"))
         paths["adapter"] = str(out / "adapter")

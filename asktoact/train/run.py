@@ -7,10 +7,9 @@ with the configured strategy, precision, logger and callbacks → fit (resuming 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,12 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from asktoact import tracking
+from asktoact.config import ConfigError
+from asktoact.config.hashing import differences, resolved
+from asktoact.data.assemble import with_system_prompt
 from asktoact.data.build import ensure_dataset
+from asktoact.io import write_json
 from asktoact.train.datamodule import DialogueDataModule
 from asktoact.train.models import (
     apply_adapter,
@@ -32,17 +36,6 @@ from asktoact.train.models import (
 from asktoact.train.module import ClarifyLM
 
 log = logging.getLogger(__name__)
-
-_SECRET = re.compile(r"(api_key|token|secret|password)(?!_env)", re.I)
-
-
-def redact(obj: Any) -> Any:
-    """A config copy safe to log: values of secret-looking keys replaced (``*_env`` names kept)."""
-    if isinstance(obj, dict):
-        return {k: ("***" if _SECRET.search(str(k)) and v else redact(v)) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [redact(v) for v in obj]
-    return obj
 
 
 def resolve_precision(value: str) -> str:
@@ -58,53 +51,13 @@ def make_strategy(cfg: DictConfig):
     return instantiate(spec) if "_target_" in spec else spec["spec"]
 
 
-def wandb_offline(logger_cfg) -> bool:
-    """Offline unless asked otherwise or a key is present (runs can be synced later)."""
-    if logger_cfg.get("offline") is not None:
-        return bool(logger_cfg.offline)
-    return not os.environ.get("WANDB_API_KEY")
-
-
-def wandb_run_args(cfg: DictConfig) -> dict[str, Any]:
-    """Project, entity, group, tags and name of the W&B run, shared by training and evaluation."""
-    lc = cfg.logger
-    return {
-        "project": lc.project,
-        "entity": lc.entity,
-        "group": lc.group,
-        "tags": list(lc.tags),
-        "name": cfg.run_name,
-    }
-
-
-def make_logger(cfg: DictConfig, run_dir: Path):
-    kind = cfg.logger.kind
-    if kind == "none":
-        return False
-    if kind == "csv":
-        from pytorch_lightning.loggers import CSVLogger
-
-        logger = CSVLogger(save_dir=str(run_dir), name="csv")
-    elif kind == "wandb":
-        from pytorch_lightning.loggers import WandbLogger
-
-        logger = WandbLogger(
-            **wandb_run_args(cfg),
-            save_dir=str(run_dir),
-            offline=wandb_offline(cfg.logger),
-            log_model=False,
-        )
-    else:
-        raise ValueError(f"logger.kind must be wandb, csv or none, got {kind!r}")
-    logger.log_hyperparams(redact(OmegaConf.to_container(cfg, resolve=True)))
-    return logger
-
-
 def make_trainer(cfg: DictConfig, run_dir: Path, accumulate: int) -> pl.Trainer:
     from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
 
     t = cfg.trainer
-    logger = make_logger(cfg, run_dir)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    # _partial_: the run's config is an argument, and must not be instantiated itself.
+    logger = instantiate(cfg.logger, _partial_=True)(run_dir, cfg.run_name, config)
     callbacks = [
         ModelCheckpoint(
             dirpath=str(run_dir / "checkpoints"),
@@ -151,13 +104,58 @@ def accumulation(cfg: DictConfig) -> int:
     return max(1, round(cfg.optim.effective_batch_size / per_step))
 
 
-def run_training(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    pl.seed_everything(cfg.seed, workers=True)
+def chat_preparation(cfg: DictConfig):
+    """What every training dialogue becomes before encoding: with the evaluation system prompt
+    first (``data.system_prompt``), placed as the model's chat template allows."""
+    if not cfg.data.system_prompt:
+        return None
+    return functools.partial(with_system_prompt, system_role=cfg.model.system_role)
+
+
+# Settings that may change between a run and its resumption without changing what is trained:
+# where things go, how they are logged, and how long training runs (extending a run is resuming).
+RESUME_MAY_CHANGE = (
+    "cache_dir",
+    "run_name",
+    "resume",
+    "logger",
+    "data.num_workers",
+    "trainer.max_steps",
+    "trainer.max_epochs",
+    "trainer.checkpoint_every_n_steps",
+    "trainer.log_every_n_steps",
+    "trainer.limit_val_batches",
+    "trainer.val_check_interval",
+)
+
+
+def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
+    """``checkpoints/last.ckpt`` when resuming is on and it was written with these settings.
+
+    The checkpoint folder keeps the resolved config it was trained with (``config.json``); a
+    checkpoint from other settings is never silently continued.
+    """
+    folder = run_dir / "checkpoints"
+    identity = resolved(cfg, RESUME_MAY_CHANGE)
+    saved, last = folder / "config.json", folder / "last.ckpt"
+    if cfg.resume and last.exists():
+        old = json.loads(saved.read_text()) if saved.exists() else None
+        changed = differences(old, identity) if old is not None else ["(no config.json)"]
+        if changed:
+            raise ConfigError(
+                f"{last} was written with other settings (changed: {', '.join(changed[:12])}). "
+                "Rerun with the same settings to resume, pass resume=false to start over, or "
+                "use another run directory."
+            )
+        log.info("resuming from %s", last)
+        return str(last)
+    write_json(saved, identity)
+    return None
+
+
+def data_module(cfg: DictConfig, run_dir: Path, tokenizer) -> DialogueDataModule:
     data_path = Path(cfg.data.path) if cfg.data.path else ensure_dataset(cfg, run_dir / "data")
-    tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
-    dm = DialogueDataModule(
+    return DialogueDataModule(
         data_path,
         tokenizer,
         instantiate(cfg.masking),
@@ -170,8 +168,19 @@ def run_training(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         cfg.seed,
         run_dir / "encode_rejects.jsonl",
         cfg.data.limit,
+        cfg.data.mega_chunk_factor,
+        prepare=chat_preparation(cfg),
     )
-    model = apply_adapter(load_model(cfg.model, tokenizer, cfg.seed), cfg.adapter, cfg.model)
+
+
+def run_training(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt = resume_checkpoint(cfg, run_dir)
+    pl.seed_everything(cfg.seed, workers=True)
+    tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
+    dm = data_module(cfg, run_dir, tokenizer)
+    model = apply_adapter(load_model(cfg.model, tokenizer, cfg.seed), cfg.adapter)
     model.train()  # from_pretrained returns eval mode: dropout (LoRA's too) would stay off
     if cfg.trainer.gradient_checkpointing:
         model.gradient_checkpointing_enable()
@@ -186,16 +195,15 @@ def run_training(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         trainer.logger.log_hyperparams(
             {"params/trainable": params["trainable"], "params/total": params["total"]}
         )
-    last = run_dir / "checkpoints" / "last.ckpt"
-    ckpt = str(last) if cfg.resume and last.exists() else None
-    if ckpt:
-        log.info("resuming from %s", ckpt)
-    trainer.fit(module, datamodule=dm, ckpt_path=ckpt)
-    if type(trainer.logger).__name__ == "WandbLogger":  # flush the run's files (config, summary)
-        trainer.logger.experiment.finish()
+    status = "failed"
+    try:
+        trainer.fit(module, datamodule=dm, ckpt_path=ckpt)
+        status = "success"
+    finally:  # flush the run's files (config, summary), also when training fails
+        tracking.finish(trainer.logger, status)
     summary = {
         "run_dir": str(run_dir),
-        "data": str(data_path),
+        "data": str(dm.path),
         "parameters": params,
         "encoding": dm.stats,
         "global_step": trainer.global_step,
@@ -203,6 +211,6 @@ def run_training(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         "metrics": {k: float(v) for k, v in trainer.callback_metrics.items()},
     }
     if trainer.is_global_zero:
-        summary["outputs"] = save_outputs(model, tokenizer, run_dir, cfg.adapter.kind)
-        (run_dir / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        summary["outputs"] = save_outputs(model, tokenizer, run_dir)
+        write_json(run_dir / "train_summary.json", summary)
     return summary

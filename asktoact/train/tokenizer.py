@@ -11,8 +11,11 @@ import hashlib
 import json
 from pathlib import Path
 
-from asktoact.constants import EOE, SOE, TAGS
+from asktoact.constants import EOE, ERROR_TYPES, SOE, TAGS
 from asktoact.train.families import family as get_family
+
+# Bump when corpus_texts changes, so that cached tokenizers built from the old corpus are not reused.
+CORPUS_VERSION = 2
 
 
 def corpus_texts(n: int, seed: int) -> list[str]:
@@ -27,7 +30,8 @@ def corpus_texts(n: int, seed: int) -> list[str]:
     samples = [sampling.sample_parameters(e, random.Random(f"tok:{e.id}")) for e in examples]
     records, _ = underspecify.run(examples, samples, seed)
     records, _ = clarify.run(by_id, records, seed)
-    records, _ = augment.run(records, 0.5, seed)
+    # Every error type equally often: the corpus only has to show the tokenizer each kind of turn.
+    records, _ = augment.run(records, 0.5, seed, {t: 1.0 for t in ERROR_TYPES})
     return [m["content"] for r in records for m in assemble.build_messages(by_id[r.id], r, seed)]
 
 
@@ -43,7 +47,9 @@ def build_tokenizer(
 
     fam = get_family(family)
     key = hashlib.sha256(
-        json.dumps([fam.name, fam.chat_template, vocab_size, corpus_rows, seed]).encode()
+        json.dumps(
+            [CORPUS_VERSION, fam.name, fam.chat_template, vocab_size, corpus_rows, seed]
+        ).encode()
     )
     path = Path(cache_dir) / "tokenizers" / f"{family}-{vocab_size}-{key.hexdigest()[:12]}"
     if not (path / "tokenizer.json").exists():

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asktoact.io import write_jsonl
 from asktoact.schema import Example
 
 _TYPE_ALIASES = {
@@ -75,9 +76,7 @@ class Rejects:
         return dict(sorted(Counter(keys).items()))
 
     def write(self, path: Path) -> None:
-        with open(path, "w", encoding="utf-8") as fh:
-            for r in self.rows:
-                fh.write(json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) + "\n")
+        write_jsonl(path, self.rows)
 
 
 def _truncate(raw: Any, limit: int = 2000) -> str:

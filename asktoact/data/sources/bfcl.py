@@ -26,21 +26,20 @@ def load(
     path: str,
     categories: list[str] | tuple[str, ...] = CATEGORIES,
     version: str = "v4",
+    name: str = "bfcl",
     rejects: Rejects | None = None,
 ) -> list[Example]:
     rejects = rejects if rejects is not None else Rejects()
     folder = Path(path)
     examples = []
     for cat in categories:
-        name = f"BFCL_{version}_{cat}.json"
-        answers = {
-            r["id"]: r for r in read_rows(folder / "possible_answer" / name, "bfcl", rejects)
-        }
-        for row in read_rows(folder / name, "bfcl", rejects):
+        file = f"BFCL_{version}_{cat}.json"
+        answers = {r["id"]: r for r in read_rows(folder / "possible_answer" / file, name, rejects)}
+        for row in read_rows(folder / file, name, rejects):
             try:
                 examples.append(parse_row(row, answers.get(row.get("id")), cat))
             except RowError as err:
-                rejects.add("bfcl", row.get("id", f"{name}:{row['_row']}"), err, without_meta(row))
+                rejects.add(name, row.get("id", f"{file}:{row['_row']}"), err, without_meta(row))
     return examples
 
 

@@ -327,6 +327,14 @@ def make_row(seed: int, index: int, max_calls: int = 4, distractors: int = 2) ->
     )
 
 
-def load(n: int = 2000, seed: int = 0, max_calls: int = 4, distractors: int = 2, rejects=None):
-    """``n`` demo rows; ``rejects`` is accepted for a uniform loader signature and never used."""
+def load(
+    n: int = 2000,
+    seed: int = 0,
+    max_calls: int = 4,
+    distractors: int = 2,
+    name: str = "demo",
+    rejects=None,
+):
+    """``n`` demo rows. ``name`` and ``rejects`` are accepted for a uniform loader signature and
+    unused: generated rows carry the source ``demo`` and are never malformed."""
     return [make_row(seed, i, max_calls, distractors) for i in range(n)]

@@ -27,6 +27,7 @@ def load(
     path: str,
     data_file: str | None = None,
     tool_file: str = "tool_desc.json",
+    name: str = "taskbench",
     rejects: Rejects | None = None,
 ) -> list[Example]:
     """``path`` is the TaskBench folder; ``data_file`` defaults to data.json, else data_sample.jsonl."""
@@ -36,11 +37,11 @@ def load(
     if data_file is None:
         data_file = "data.json" if (folder / "data.json").exists() else "data_sample.jsonl"
     examples = []
-    for row in read_rows(folder / data_file, "taskbench", rejects):
+    for row in read_rows(folder / data_file, name, rejects):
         try:
             examples.append(parse_row(row, tools))
         except RowError as err:
-            rejects.add("taskbench", row.get("id", row["_row"]), err, without_meta(row))
+            rejects.add(name, row.get("id", row["_row"]), err, without_meta(row))
     return examples
 
 

@@ -27,11 +27,12 @@ def load(
     path: str | None = None,
     hub_id: str = HUB_ID,
     split: str = "train",
+    name: str = "xlam",
     rejects: Rejects | None = None,
 ) -> list[Example]:
     rejects = rejects if rejects is not None else Rejects()
     if path:
-        rows = read_rows(path, "xlam", rejects)
+        rows = read_rows(path, name, rejects)
     else:
         import datasets
 
@@ -43,7 +44,7 @@ def load(
         try:
             examples.append(parse_row(row))
         except RowError as err:
-            rejects.add("xlam", row_id, err, without_meta(row))
+            rejects.add(name, row_id, err, without_meta(row))
     return examples
 
 

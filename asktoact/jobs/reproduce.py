@@ -1,4 +1,4 @@
-"""``make reproduce``: every experiment at ``scale=tiny`` (offline, CPU) or ``scale=paper``.
+"""``make reproduce`` (``asktoact-reproduce``): every experiment at a scale (tiny, paper, …).
 
 1. The dataset the experiments train on, with ``reports/dataset.md`` (AskToAct Tables 1–2).
 2. Each experiment as a Hydra multirun of ``asktoact.job`` (``--multirun experiment=<name>``):
@@ -18,32 +18,28 @@ import subprocess
 import sys
 from pathlib import Path
 
-import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from asktoact.paths import CONF_DIR
+from asktoact.config import compose
+from asktoact.io import write_text
 
 log = logging.getLogger(__name__)
-ROOT = Path(CONF_DIR).parent
 
 
 def dataset_report(scale: str, reports: Path, job_overrides: list[str]) -> Path:
-
-    from asktoact.job import _compose, dataset
+    from asktoact.jobs.job import dataset
     from asktoact.report.dataset import render
 
-    cfg = _compose("job", [f"scale={scale}", *job_overrides])
-    OmegaConf.set_struct(cfg, False)
-    cfg.scale_name = scale
-    data = dataset(cfg)
+    data = dataset(compose("job", [f"scale={scale}", *job_overrides]))
     label = "tiny offline run: demo corpus, rules backends" if scale == "tiny" else f"{scale} run"
     path = reports / "dataset.md"
-    path.write_text(render(json.loads((data / "manifest.json").read_text()), label))
+    write_text(path, render(json.loads((data / "manifest.json").read_text()), label))
     return path
 
 
 def ood_available() -> bool:
-    shared = Path(os.environ.get("ASKTOACT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    # The same place conf/data/taskbench.yaml reads: $ASKTOACT_SHARED_DATA or ../shared/data.
+    shared = Path(os.environ.get("ASKTOACT_SHARED_DATA", "../shared/data"))
     return (shared / "taskbench_dailylifeapis" / "tool_desc.json").exists()
 
 
@@ -51,7 +47,7 @@ def run_experiment(name: str, scale: str, runs_dir: str, job_overrides: list[str
     cmd = [
         sys.executable,
         "-m",
-        "asktoact.job",
+        "asktoact.cli.job",
         "--multirun",
         f"experiment={name}",
         f"scale={scale}",
@@ -59,12 +55,13 @@ def run_experiment(name: str, scale: str, runs_dir: str, job_overrides: list[str
         *job_overrides,
     ]
     log.info("experiment %s: %s", name, " ".join(cmd[1:]))
-    subprocess.run(cmd, cwd=ROOT, check=True)
+    subprocess.run(cmd, check=True)
 
 
-def reproduce(cfg: DictConfig, scale: str) -> list[Path]:
-    from asktoact.report.__main__ import build_reports
+def reproduce(cfg: DictConfig) -> list[Path]:
+    from asktoact.report import build_reports
 
+    scale = cfg.scale_name
     reports = Path(cfg.reports_dir)
     reports.mkdir(parents=True, exist_ok=True)
     written = [dataset_report(scale, reports, list(cfg.job_overrides))]
@@ -74,15 +71,3 @@ def reproduce(cfg: DictConfig, scale: str) -> list[Path]:
             continue
         run_experiment(name, scale, cfg.runs_dir, list(cfg.job_overrides))
     return written + build_reports(cfg.runs_dir, reports)
-
-
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="reproduce")
-def main(cfg: DictConfig) -> None:
-    from hydra.core.hydra_config import HydraConfig
-
-    paths = reproduce(cfg, HydraConfig.get().runtime.choices["scale"])
-    log.info("reports:\n%s", "\n".join(map(str, paths)))
-
-
-if __name__ == "__main__":
-    main()

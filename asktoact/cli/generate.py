@@ -1,4 +1,4 @@
-"""``asktoact-generate``: build the clarification dataset (thin Hydra entry over data.build)."""
+"""``asktoact-generate``: build the clarification dataset."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from asktoact.data.build import build
-from asktoact.paths import CONF_DIR
+from asktoact.config import CONF_DIR, validate
 
 log = logging.getLogger(__name__)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="generate")
 def main(cfg: DictConfig) -> None:
+    from asktoact.data.build import build
+
+    validate(cfg)
     out_dir = cfg.out_dir or HydraConfig.get().runtime.output_dir
     manifest = build(cfg, out_dir)
     log.info("dataset written to %s", out_dir)

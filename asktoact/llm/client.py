@@ -1,12 +1,16 @@
-"""The one LLM client of the project: litellm + disk cache + retries + concurrency + cost.
+"""The one LLM client of the project: litellm + disk cache + retries + repair + concurrency + cost.
 
 Every LLM call (data generation, simulation, judging, API assistants) goes through
-:class:`LLMClient`. Requests are JSON tasks: the reply is parsed and checked by the caller's
-validator; an invalid reply gets one repair round (the error is sent back), then the request is
-recorded as failed and the caller drops that row with the reason. Replies are cached in SQLite
-keyed by model + messages + parameters, committed per call, so a killed run restarted with the same
-config makes no call twice and a full rerun makes none. API keys are read from the environment by
-litellm (or from the variable named by ``api_key_env``) and are never stored or logged.
+:class:`LLMClient`. JSON requests are parsed and checked by the caller's validator; an invalid
+reply gets up to ``max_repairs`` repair rounds (the error is sent back), then the request is
+recorded as failed and the caller records that row with the reason. Transient provider errors
+(rate limits, server errors, time-outs) are retried with exponential back-off. Replies are cached
+on disk (:mod:`asktoact.llm.cache`) as they arrive, so a killed run restarted with the same
+config makes no finished call twice and a full rerun makes none. API keys are read from the
+environment by litellm (or from the variable named by ``api_key_env``) and are never stored,
+logged or cached.
+
+This module imports nothing from the rest of the project: stages hand it messages and a validator.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import hashlib
 import json
 import os
 import re
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,16 +28,24 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from asktoact.llm.cache import ResponseCache
+
 Validator = Callable[[Any], Any]
+OFFLINE_PREFIX = "asktoact/"  # model ids answered by the offline provider (asktoact.llm.offline)
 
 
 @dataclass
 class JsonRequest:
-    """One JSON-producing call. ``validate`` returns the cleaned value or raises ValueError."""
+    """One JSON-producing call. ``validate`` returns the cleaned value or raises ValueError.
+
+    ``task`` names the stage that asks (``underspecify``, ``simulator.judge`` …): the offline
+    provider answers by it, and it labels errors.
+    """
 
     key: str
     messages: list[dict[str, str]]
     validate: Validator
+    task: str = ""
 
 
 @dataclass
@@ -52,6 +63,7 @@ class JsonResult:
 class LLMStats:
     calls: int = 0
     cache_hits: int = 0
+    retries: int = 0
     repairs: int = 0
     failures: int = 0
     prompt_tokens: int = 0
@@ -60,31 +72,6 @@ class LLMStats:
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "cost_usd": round(self.cost_usd, 6)}
-
-
-class ResponseCache:
-    """SQLite map from request hash to reply text; one commit per insert survives a kill."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path)
-        # WAL + NORMAL: each commit survives a killed process (what resuming needs) without an
-        # fsync per reply, which would otherwise dominate fast, highly concurrent runs.
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT)")
-
-    def get(self, key: str) -> str | None:
-        row = self.db.execute("SELECT reply FROM replies WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def put(self, key: str, reply: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, reply))
-        self.db.commit()
-
-    def __len__(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
 
 
 def extract_json(text: str) -> Any:
@@ -104,14 +91,24 @@ def extract_json(text: str) -> Any:
     return value
 
 
+REPAIR_PROMPT = (
+    "Your last reply could not be used: {error}. Send the whole answer again as one JSON value "
+    "that fixes this, with nothing before or after it."
+)
+
+
 @dataclass
 class LLMClient:
-    """litellm-backed JSON client. ``mock_response`` (litellm's) makes it run with no network."""
+    """litellm-backed client. ``mock_response`` (litellm's) makes it run with no network; model
+    ids starting with ``asktoact/`` go to the offline provider, which ``faults`` can make fail."""
 
     model: str
-    cache_path: str | Path = ".cache/llm.sqlite"
+    cache_path: str | Path = ".cache/asktoact/llm.sqlite"
     max_concurrency: int = 8
-    num_retries: int = 4
+    num_retries: int = 4  # attempts per call, the first included
+    max_repairs: int = 1  # repair rounds after an invalid JSON reply
+    retry_wait_min_s: float = 1.0  # exponential back-off between attempts, bounded
+    retry_wait_max_s: float = 30.0
     temperature: float = 0.0
     max_tokens: int = 1024
     api_base: str | None = None
@@ -120,6 +117,8 @@ class LLMClient:
     json_mode: bool = True
     mock_response: str | None = None
     mock_delay: float | None = None  # seconds litellm waits before a mocked reply (benchmarks)
+    # Offline provider only: {"rate": 0.2, "seed": 0, "kinds": [...]} (asktoact.llm.offline).
+    faults: dict[str, Any] | None = None
     stats: LLMStats = field(default_factory=LLMStats)
 
     def __post_init__(self) -> None:
@@ -127,14 +126,14 @@ class LLMClient:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- one call -----------------------------------------------------------------------------
-    def _params(self) -> dict[str, Any]:
+    def _params(self, json_mode: bool) -> dict[str, Any]:
         params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens}
-        if self.json_mode:
+        if json_mode:
             params["response_format"] = {"type": "json_object"}
         return params
 
-    def cache_key(self, messages: list[dict[str, str]]) -> str:
-        params = self._params()
+    def cache_key(self, messages: list[dict[str, str]], json_mode: bool | None = None) -> str:
+        params = self._params(self.json_mode if json_mode is None else json_mode)
         if self.mock_response is not None:  # mocked replies must never answer a real run
             params["mock_response"] = self.mock_response
         blob = json.dumps(
@@ -144,27 +143,13 @@ class LLMClient:
         )
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    async def complete(self, messages: list[dict[str, str]]) -> str:
-        """Reply text for ``messages``: from the cache, else from litellm with retries."""
-        key = self.cache_key(messages)
-        cached = self.cache.get(key)
-        if cached is not None:
-            self.stats.cache_hits += 1
-            return cached
-        reply = await self._call(messages)
-        self.cache.put(key, reply)
-        return reply
-
-    async def _call(self, messages: list[dict[str, str]]) -> str:
+    async def _call(self, messages: list[dict[str, str]], task: str, json_mode: bool) -> str:
+        """One reply from the provider, retrying transient errors with back-off."""
         import litellm
         import tenacity
 
-        if self.model.startswith("asktoact/"):
-            from asktoact.offline_llm import register
-
-            register()
-        kwargs: dict[str, Any] = {"model": self.model, "messages": messages, **self._params()}
-        kwargs["timeout"] = self.timeout_s
+        kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
+        kwargs.update(self._params(json_mode), timeout=self.timeout_s)
         if self.api_base:
             kwargs["api_base"] = self.api_base
         if self.api_key_env:
@@ -173,16 +158,55 @@ class LLMClient:
             kwargs["mock_response"] = self.mock_response
             if self.mock_delay:
                 kwargs["mock_delay"] = self.mock_delay
+        offline = self.model.startswith(OFFLINE_PREFIX)
+        if offline:
+            from asktoact.llm.offline import register
+
+            register()
+        attempt = 0
+
+        async def once() -> Any:
+            nonlocal attempt
+            attempt += 1
+            if attempt > 1:
+                self.stats.retries += 1
+            if offline:  # the provider answers by task; faults are decided per attempt
+                kwargs["metadata"] = {
+                    "asktoact_task": task,
+                    "asktoact_attempt": attempt,
+                    "asktoact_faults": self.faults,
+                }
+            return await litellm.acompletion(**kwargs)
+
         retrying = tenacity.AsyncRetrying(
-            wait=tenacity.wait_exponential(multiplier=1, min=1, max=30),
+            wait=tenacity.wait_exponential(
+                multiplier=self.retry_wait_min_s,
+                min=self.retry_wait_min_s,
+                max=self.retry_wait_max_s,
+            ),
             stop=tenacity.stop_after_attempt(self.num_retries),
             retry=tenacity.retry_if_exception(_retryable),
             reraise=True,
         )
-        response = await retrying(litellm.acompletion, **kwargs)
+        response = await retrying(once)
         self.stats.calls += 1
         self._account(response)
         return response.choices[0].message.content or ""
+
+    async def reply(
+        self, messages: list[dict[str, str]], task: str = "", json_mode: bool | None = None
+    ) -> str:
+        """The reply to ``messages``: from the cache, else from the provider (then cached: what
+        a model answered is kept, so a rerun reproduces it without calling again)."""
+        json_mode = self.json_mode if json_mode is None else json_mode
+        key = self.cache_key(messages, json_mode)
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.stats.cache_hits += 1
+            return cached
+        text = await self._call(messages, task, json_mode)
+        self.cache.put(key, text)
+        return text
 
     def _account(self, response: Any) -> None:
         import litellm
@@ -190,12 +214,11 @@ class LLMClient:
         # A model litellm cannot price (local servers, our offline provider) would otherwise print
         # a provider banner to stdout on every call; its cost is simply not counted.
         litellm.suppress_debug_info = True
-
         usage = getattr(response, "usage", None)
         if usage is not None:
             self.stats.prompt_tokens += getattr(usage, "prompt_tokens", 0) or 0
             self.stats.completion_tokens += getattr(usage, "completion_tokens", 0) or 0
-        # Models without a price entry (local servers, mocks) add nothing known to the cost.
+        # Models without a price entry add nothing known to the cost.
         with contextlib.suppress(Exception):
             self.stats.cost_usd += litellm.completion_cost(completion_response=response) or 0.0
 
@@ -204,9 +227,9 @@ class LLMClient:
         async with sem:
             messages = list(req.messages)
             error = ""
-            for attempt in range(2):
+            for attempt in range(self.max_repairs + 1):
                 try:
-                    reply = await self.complete(messages)
+                    text = await self.reply(messages, req.task, json_mode=True)
                 except Exception as exc:  # provider failure after retries: this row only
                     if _fatal(exc):
                         raise
@@ -215,49 +238,53 @@ class LLMClient:
                         req.key, error=f"llm call failed: {type(exc).__name__}: {exc}"
                     )
                 try:
-                    return JsonResult(req.key, value=req.validate(extract_json(reply)))
+                    return JsonResult(req.key, value=req.validate(extract_json(text)))
                 except (ValueError, KeyError, TypeError) as exc:
                     error = str(exc)
-                if attempt == 0:
+                if attempt < self.max_repairs:
                     self.stats.repairs += 1
                     messages = messages + [
-                        {"role": "assistant", "content": reply},
+                        {"role": "assistant", "content": text},
                         {"role": "user", "content": REPAIR_PROMPT.format(error=error)},
                     ]
             self.stats.failures += 1
-            return JsonResult(req.key, error=f"invalid JSON reply after one repair: {error}")
+            rounds = "one repair" if self.max_repairs == 1 else f"{self.max_repairs} repairs"
+            return JsonResult(req.key, error=f"invalid JSON reply after {rounds}: {error}")
 
-    async def _run_all(self, requests: list[JsonRequest], desc: str) -> list[JsonResult]:
-        sem = asyncio.Semaphore(self.max_concurrency)
-        tasks = [asyncio.ensure_future(self._json_task(r, sem)) for r in requests]
-        with tqdm(total=len(tasks), desc=desc, unit="req", leave=False) as bar:
-            for fut in asyncio.as_completed(tasks):
-                await fut
-                bar.update(1)
-        return [t.result() for t in tasks]
-
-    async def _text_task(self, key: str, messages: list[dict[str, str]], sem) -> JsonResult:
+    async def _text_task(self, key: str, messages, task: str, sem) -> JsonResult:
         async with sem:
             try:
-                return JsonResult(key, value=await self.complete(messages))
+                return JsonResult(key, value=await self.reply(messages, task, json_mode=False))
             except Exception as exc:
                 if _fatal(exc):
                     raise
                 self.stats.failures += 1
                 return JsonResult(key, error=f"llm call failed: {type(exc).__name__}: {exc}")
 
+    async def _gather(self, coros: list, desc: str) -> list[JsonResult]:
+        tasks = [asyncio.ensure_future(c) for c in coros]
+        with tqdm(total=len(tasks), desc=desc, unit="req", leave=False) as bar:
+            for fut in asyncio.as_completed(tasks):
+                await fut
+                bar.update(1)
+        return [t.result() for t in tasks]
+
+    def run_json(self, requests: list[JsonRequest], desc: str = "llm") -> list[JsonResult]:
+        """Run JSON tasks concurrently (at most ``max_concurrency`` in flight), in input order."""
+        if not requests:
+            return []
+        sem = asyncio.Semaphore(self.max_concurrency)
+        return self._run(self._gather([self._json_task(r, sem) for r in requests], desc))
+
     def run_text(
-        self, conversations: list[list[dict[str, str]]], desc: str = "llm"
+        self, conversations: list[list[dict[str, str]]], desc: str = "llm", task: str = ""
     ) -> list[JsonResult]:
-        """Free-text replies (an assistant's turn), concurrently and cached like JSON tasks."""
-
-        async def go():
-            sem = asyncio.Semaphore(self.max_concurrency)
-            return await asyncio.gather(
-                *(self._text_task(str(k), m, sem) for k, m in enumerate(conversations))
-            )
-
-        return self._run(go()) if conversations else []
+        """Free-text replies (an assistant's or a simulated user's turn), cached like JSON tasks."""
+        if not conversations:
+            return []
+        sem = asyncio.Semaphore(self.max_concurrency)
+        coros = [self._text_task(str(k), m, task, sem) for k, m in enumerate(conversations)]
+        return self._run(self._gather(coros, desc))
 
     def _run(self, coro):
         # One loop per client for its whole life: litellm keeps background logging tasks on the
@@ -266,17 +293,13 @@ class LLMClient:
             self._loop = asyncio.new_event_loop()
         return self._loop.run_until_complete(coro)
 
-    def run_json(self, requests: list[JsonRequest], desc: str = "llm") -> list[JsonResult]:
-        """Run JSON tasks concurrently (at most ``max_concurrency`` in flight), in input order."""
-        return self._run(self._run_all(requests, desc)) if requests else []
-
     def close(self) -> None:
         """Stop litellm's background tasks on our loop, close the loop and the cache."""
         if self._loop is not None:
             self._loop.run_until_complete(_cancel_others())
             self._loop.close()
             self._loop = None
-        self.cache.db.close()
+        self.cache.close()
 
 
 async def _cancel_others() -> None:
@@ -284,12 +307,6 @@ async def _cancel_others() -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-REPAIR_PROMPT = (
-    "Your last reply could not be used: {error}. Send the whole answer again as one JSON value "
-    "that fixes this, with nothing before or after it."
-)
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -307,25 +324,6 @@ def _fatal(exc: BaseException) -> bool:
     return any(s in name for s in ("Authentication", "NotFound", "Permission"))
 
 
-def client_from_config(cfg: Any, cache_dir: str | Path, json_mode: bool | None = None) -> LLMClient:
-    """An LLMClient from an ``llm``/``agent``/``simulator``/``judge`` config node."""
-    return LLMClient(
-        model=cfg.model,
-        cache_path=Path(cache_dir) / "llm.sqlite",
-        max_concurrency=cfg.get("max_concurrency", 8),
-        num_retries=cfg.get("num_retries", 4),
-        temperature=cfg.get("temperature", 0.0),
-        max_tokens=cfg.get("max_tokens", 1024),
-        api_base=cfg.get("api_base"),
-        api_key_env=cfg.get("api_key_env"),
-        json_mode=cfg.get("json_mode", True) if json_mode is None else json_mode,
-        mock_response=cfg.get("mock_response"),
-        mock_delay=cfg.get("mock_delay"),
-    )
-
-
-def make_client(cfg: Any, cache_dir: str | Path) -> LLMClient | None:
-    """Client from the ``llm`` config group; ``None`` for the offline ``rules`` backend."""
-    if cfg is None or cfg.get("backend", "rules") == "rules":
-        return None
-    return client_from_config(cfg, cache_dir)
+def rules_backend() -> None:
+    """The ``llm=rules`` choice: no client; every LLM-backed stage uses its rule implementation."""
+    return None

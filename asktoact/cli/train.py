@@ -1,4 +1,4 @@
-"""``asktoact-train``: thin Hydra entry over :func:`asktoact.train.run.run_training`."""
+"""``asktoact-train``: fine-tune a model on clarification dialogues."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from asktoact.paths import CONF_DIR
+from asktoact.config import CONF_DIR, validate
 
 log = logging.getLogger(__name__)
 
@@ -17,5 +17,10 @@ log = logging.getLogger(__name__)
 def main(cfg: DictConfig) -> None:
     from asktoact.train.run import run_training
 
+    validate(cfg)
     summary = run_training(cfg, HydraConfig.get().runtime.output_dir)
     log.info("trained %d steps; outputs: %s", summary["global_step"], summary.get("outputs"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,4 @@
-"""``asktoact-evaluate``: thin Hydra entry over :func:`asktoact.eval.run.run_evaluation`."""
+"""``asktoact-evaluate``: an assistant against the persona user simulator."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from asktoact.paths import CONF_DIR
+from asktoact.config import CONF_DIR, validate
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 def main(cfg: DictConfig) -> None:
     from asktoact.eval.run import run_evaluation
 
+    validate(cfg)
     result = run_evaluation(cfg, HydraConfig.get().runtime.output_dir)
     log.info("metrics: %s", json.dumps({k: round(v, 4) for k, v in result["metrics"].items()}))
 

@@ -1,0 +1,23 @@
+"""``asktoact-chat``: you play the user against any assistant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from asktoact.config import CONF_DIR, validate
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="chat")
+def main(cfg: DictConfig) -> None:
+    from asktoact.eval.chat import chat
+
+    validate(cfg)
+    chat(cfg, Path(HydraConfig.get().runtime.output_dir))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Configuration: structured-config schemas, validation, and composing configs from code.
+
+Importing this package registers every schema in Hydra's ConfigStore; every entry point imports it
+before Hydra composes, and calls :func:`validate` before any work.
+"""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig
+
+from asktoact.config.schema import register
+from asktoact.config.validate import ConfigError, validate
+from asktoact.paths import CONF_DIR
+
+register()
+
+
+def compose(
+    name: str, overrides: list[str] | tuple[str, ...] = (), hydra_config: bool = False
+) -> DictConfig:
+    """The primary config ``name`` with ``overrides``, as its entry point would see it, validated.
+
+    Works inside a running Hydra app (a job composing its generate/train/evaluate steps) and
+    outside one (tests, benchmarks, notebooks). ``hydra_config`` adds the ``hydra`` node (sweeper,
+    launcher) as ``--cfg hydra`` would show it.
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    kw = {"overrides": list(overrides), "return_hydra_config": hydra_config}
+    if GlobalHydra.instance().is_initialized():
+        return validate(hydra_compose(name, **kw))
+    with initialize_config_dir(CONF_DIR, version_base="1.3"):
+        return validate(hydra_compose(name, **kw))
+
+
+__all__ = ["ConfigError", "compose", "validate", "CONF_DIR"]

@@ -1,0 +1,82 @@
+"""Files every stage reads and writes: datasets on disk, JSON artifacts, append-only JSON logs.
+
+Final artifacts are written atomically (a temporary file in the same folder, then ``os.replace``),
+so a run killed at any moment never leaves a half-written file under its final name. Append-only
+logs (transcripts, rejects) are read back tolerantly: a truncated last line — what a kill during a
+write leaves — is dropped (and counted) so the rerun redoes that entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+def resolve_dataset_dir(path: str | Path) -> Path:
+    """A generate output dir (holding ``dataset/``) or the DatasetDict dir itself."""
+    path = Path(path)
+    if (path / "dataset" / "dataset_dict.json").exists():
+        return path / "dataset"
+    if (path / "dataset_dict.json").exists():
+        return path
+    raise FileNotFoundError(
+        f"data.path={path}: no DatasetDict here (expected dataset_dict.json or dataset/)"
+    )
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` that replaces it only when the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | Path, obj: Any, indent: int | None = 2) -> None:
+    text = json.dumps(obj, ensure_ascii=False, indent=indent, sort_keys=True, default=str)
+    write_text(path, text + "\n")
+
+
+def write_jsonl(path: str | Path, rows: list[dict[str, Any]]) -> None:
+    lines = (json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) + "\n" for r in rows)
+    write_text(path, "".join(lines))
+
+
+def read_jsonl_log(path: str | Path) -> tuple[list[dict[str, Any]], int]:
+    """The complete entries of an append-only JSON-lines log, and how many broken lines were
+    dropped (a kill mid-write leaves at most the last one truncated)."""
+    path = Path(path)
+    if not path.exists():
+        return [], 0
+    rows, broken = [], 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            broken += 1
+    return rows, broken
+
+
+def rewrite_jsonl_log(path: str | Path, rows: list[dict[str, Any]]) -> None:
+    """Replace a log by its complete entries (after :func:`read_jsonl_log` found broken ones)."""
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    write_text(path, lines)

@@ -1,0 +1,1 @@
+"""Experiment jobs (one table row: generate → train → evaluate) and ``make reproduce``."""

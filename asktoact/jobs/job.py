@@ -1,0 +1,191 @@
+"""One experiment job (one table row), and the shared stores it uses (``asktoact-job``).
+
+generate → train → evaluate, each step composed from its own primary config (``generate.yaml``,
+``train.yaml``, ``evaluate.yaml``) with the scale's overrides, so a job is exactly what the three
+entry points would do by hand (``*_overrides`` below build those override lists; the compose-all
+test composes them for every experiment, scale and sweep point). Datasets and trained models live
+in shared stores keyed by a hash of the fully resolved config that builds them (saved beside
+them as ``config.yaml``): a job whose dataset or model already exists reuses it, and a changed
+setting always builds anew. The job writes ``metrics.json`` labelled with its experiment and row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from asktoact.config import compose
+from asktoact.config.hashing import config_hash, resolved
+from asktoact.io import resolve_dataset_dir, write_json, write_text
+
+log = logging.getLogger(__name__)
+
+# Keys that say where things go or how they are logged, not what is built.
+_WHERE = ("cache_dir", "run_name", "out_dir", "resume", "logger", "data.num_workers")
+LABELS = (
+    "experiment_name",
+    "model_name",
+    "adapter_name",
+    "masking_name",
+    "ratio",
+    "eval_set",
+    "seed",
+)
+
+
+def generate_overrides(cfg: DictConfig, ood: bool = False) -> list[str]:
+    ratio = 0.0 if ood else cfg.ratio
+    over = list(cfg.ood_overrides if ood else cfg.generate_overrides)
+    return [*over, f"augmentation.ratio={ratio}", f"seed={cfg.seed}", f"cache_dir={cfg.cache_dir}"]
+
+
+def train_overrides(cfg: DictConfig, data: Path) -> list[str]:
+    over = [
+        f"model={cfg.model_name}",
+        f"adapter={cfg.adapter_name}",
+        f"masking={cfg.masking_name}",
+        f"data.path={data}",
+        f"seed={cfg.seed}",
+        f"cache_dir={cfg.cache_dir}",
+        *cfg.train_overrides,
+        *cfg.adapter_overrides.get(cfg.adapter_name, []),
+    ]
+    if cfg.lr is not None:
+        over.append(f"adapter.lr={cfg.lr}")
+    if cfg.lora_r is not None:
+        over += [f"adapter.peft.r={cfg.lora_r}", f"adapter.peft.lora_alpha={2 * cfg.lora_r}"]
+    return over + _tracking(cfg, over)
+
+
+def eval_overrides(cfg: DictConfig, model_path: str | None, data: Path) -> list[str]:
+    """The evaluate step: a local model at ``model_path``, or the API model ``agent_model``."""
+    if cfg.agent_model:
+        agent = ["agent=litellm", f"agent.client.model={cfg.agent_model}"]
+        agent += [f"agent.client.api_key_env={cfg.agent_key_env}", *cfg.api_agent_overrides]
+    else:
+        system_role = compose("train", [f"model={cfg.model_name}"]).model.system_role
+        agent = ["agent=local", f"agent.path={model_path}", f"agent.system_role={system_role}"]
+        agent += list(cfg.local_agent_overrides)
+    over = [
+        *cfg.eval_overrides,
+        *agent,
+        f"data.path={data}",
+        f"data.split={cfg.eval_split}",
+        f"seed={cfg.seed}",
+        f"cache_dir={cfg.cache_dir}",
+    ]
+    return over + _tracking(cfg, over)
+
+
+def _tracking(cfg: DictConfig, over: list[str]) -> list[str]:
+    """One W&B group per experiment, tagged with the scale."""
+    if "logger=wandb" not in over:
+        return []
+    tags = f"logger.tags=[{cfg.experiment_name},{cfg.scale_name}]"
+    return [f"logger.group={cfg.experiment_name}", tags]
+
+
+def _store(root: Path, readable: str, cfg: DictConfig, data: dict[str, Any]) -> Path:
+    """``<root>/<readable>-<hash>``, with the resolved config written beside the artifact."""
+    out = root / f"{readable}-{config_hash(data)}"
+    if not (out / "config.yaml").exists():
+        write_text(out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(data)))
+    return out
+
+
+def dataset(cfg: DictConfig, ood: bool = False) -> Path:
+    from asktoact.data.build import build
+
+    gcfg = compose("generate", generate_overrides(cfg, ood))
+    name = f"{'ood' if ood else cfg.source}-r{gcfg.augmentation.ratio}-s{cfg.seed}"
+    out = _store(Path(cfg.data_root) / cfg.scale_name, name, gcfg, resolved(gcfg, _WHERE))
+    if not (out / "manifest.json").exists():
+        log.info("building dataset %s", out)
+        build(gcfg, out)
+    return out
+
+
+def model(cfg: DictConfig, data: Path) -> tuple[str, dict[str, Any]]:
+    """Path of the model to evaluate: the untrained base, or a trained (and reused) one."""
+    from asktoact.train.run import run_training
+
+    root = Path(cfg.model_root) / cfg.scale_name
+    if cfg.adapter_name == "none":
+        return base_model(cfg, root), {}
+    tcfg = compose("train", train_overrides(cfg, data))
+    identity = resolved(tcfg, (*_WHERE, "data.path"))
+    identity["dataset"] = data.name  # the dataset's own hash, wherever the store lives
+    name = f"{cfg.model_name}-{cfg.adapter_name}-{cfg.masking_name}-r{cfg.ratio}-s{cfg.seed}"
+    if cfg.lr is not None:
+        name += f"-lr{cfg.lr}"
+    if cfg.lora_r is not None:
+        name += f"-rank{cfg.lora_r}"
+    out = _store(root, name, tcfg, identity)
+    summary_file = out / "train_summary.json"
+    if not summary_file.exists():
+        run_training(tcfg, out)
+    summary = json.loads(summary_file.read_text())
+    return summary["outputs"]["merged"], summary
+
+
+def base_model(cfg: DictConfig, root: Path) -> str:
+    """The untrained model: a real model's hub id or path, or the tiny model's random init."""
+    mcfg = compose("train", [f"model={cfg.model_name}", f"seed={cfg.seed}"])
+    if not mcfg.model.tiny:
+        return mcfg.model.path or mcfg.model.hf_id
+    identity = resolved(mcfg.model) | {"seed": cfg.seed}
+    out = _store(root, f"{cfg.model_name}-base-s{cfg.seed}", mcfg, identity)
+    if not (out / "model.safetensors").exists():
+        from asktoact.train.models import load_model, load_tokenizer
+
+        tok = load_tokenizer(mcfg.model, cfg.cache_dir)
+        load_model(mcfg.model, tok, cfg.seed).save_pretrained(out)
+        tok.save_pretrained(out)
+    return str(out)
+
+
+def evaluation(cfg: DictConfig, model_path: str | None, data: Path) -> dict[str, Any]:
+    """Evaluate (or reuse): results are stored by what was evaluated — the model's store entry
+    (or API model), the test split's content and every evaluation setting — so two rows of two
+    experiments that evaluate the same model on the same queries share one evaluation."""
+    from asktoact.eval.run import run_evaluation
+
+    ecfg = compose("evaluate", eval_overrides(cfg, model_path, data))
+    identity = resolved(ecfg, (*_WHERE, "agent.path", "data.path"))
+    identity["model"] = Path(model_path).name if model_path else cfg.agent_model
+    split = resolve_dataset_dir(data).parent / f"{ecfg.data.split}.jsonl"
+    identity["queries"] = hashlib.sha256(split.read_bytes()).hexdigest()[:16]
+    name = f"{identity['model']}-{ecfg.data.split}"
+    out = _store(Path(cfg.eval_root) / cfg.scale_name, name, ecfg, identity)
+    if (out / "metrics.json").exists():
+        log.info("reusing evaluation %s", out)
+        return json.loads((out / "metrics.json").read_text())
+    return run_evaluation(ecfg, out)
+
+
+def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    data = dataset(cfg)
+    eval_data = dataset(cfg, ood=True) if cfg.eval_set == "ood" else data
+    path, summary = (None, {}) if cfg.agent_model else model(cfg, data)
+    result = evaluation(cfg, path, eval_data)
+    labels = {k: cfg[k] for k in LABELS} | {"scale": cfg.scale_name}
+    labels["agent_model"] = cfg.agent_model
+    labels["pretrained"] = (
+        bool(cfg.agent_model) or not compose("train", [f"model={cfg.model_name}"]).model.tiny
+    )
+    if cfg.agent_model:
+        labels["adapter_name"] = f"api:{cfg.agent_model}"
+    out = {
+        "labels": labels,
+        **result,
+        "training": {k: summary.get(k) for k in ("global_step", "metrics", "encoding")},
+    }
+    write_json(run_dir / "metrics.json", out)
+    return out

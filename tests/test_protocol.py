@@ -1,0 +1,387 @@
+"""The evaluation protocol (AskToAct §3.2–3.3, appendix F): one prompt for every model, a user
+simulator that knows only the user's request, personas as Table 11 describes them, complete error
+statistics, results tied to the settings that made them, and uncertainty on every number."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import pytest
+from hydra.utils import instantiate
+
+from asktoact.data.assemble import with_system_prompt
+from asktoact.data.clarify import groups
+from asktoact.data.templates import SYSTEM_PROMPT
+from asktoact.eval.intents import facts
+from asktoact.eval.metrics import Outcome, paired_difference
+from asktoact.eval.personas import PERSONAS
+from asktoact.eval.run import run_evaluation
+from asktoact.schema import ToolSpec, TransformationRecord
+
+
+@pytest.fixture(scope="module")
+def dataset(build_dataset):
+    return build_dataset("data.n=400")
+
+
+def split_rows(dataset, split="test"):
+    return [json.loads(x) for x in (dataset / f"{split}.jsonl").read_text().splitlines()]
+
+
+# -- 1. one prompt for every model, and the training data that matches it ----------------------
+CHAT = [
+    {"role": "user", "content": "Book a table in a certain city."},
+    {"role": "assistant", "content": "[QUESTION] Which city?"},
+    {"role": "user", "content": "Lisbon."},
+]
+
+
+@pytest.mark.parametrize(
+    ("family", "expected"),
+    [
+        ("qwen2", "<|im_start|>system\n{p}<|im_end|>\n<|im_start|>user\n{u}<|im_end|>"),
+        ("llama", "<|start_header_id|>system<|end_header_id|>\n\n{p}<|eot_id|><|start_header_id|>"),
+        (
+            "mistral",
+            "<s>[INST] {p}\n\n{u} [/INST] [QUESTION] Which city?</s>[INST] Lisbon. [/INST]",
+        ),
+    ],
+)
+def test_the_system_prompt_goes_where_each_family_template_expects_it(
+    tokenizers, compose, family, expected
+):
+    model = compose("train", f"model=tiny-{family}").model
+    chat = with_system_prompt(CHAT, model.system_role)
+    text = tokenizers[family].apply_chat_template(chat, tokenize=False)
+    assert expected.format(p=SYSTEM_PROMPT, u=CHAT[0]["content"]) in text
+    assert text.count(SYSTEM_PROMPT) == 1
+
+
+def test_training_dialogues_carry_the_evaluation_prompt_untrained(tokenizers, compose, masking):
+    from asktoact.constants import IGNORE_INDEX
+    from asktoact.train.encode import encode
+    from asktoact.train.run import chat_preparation
+
+    cfg = compose("train", "model=tiny-qwen2")
+    prepared = chat_preparation(cfg)(CHAT + [{"role": "assistant", "content": "[SUMMARY] []"}])
+    enc = encode(prepared, tokenizers["qwen2"], masking("standard"), "<|im_end|>")
+    tok = tokenizers["qwen2"]
+    assert SYSTEM_PROMPT in tok.decode(enc["input_ids"])
+    trained = tok.decode(
+        [i for i, lab in zip(enc["input_ids"], enc["labels"], strict=True) if lab != IGNORE_INDEX]
+    )
+    assert "Never invent" not in trained and "[QUESTION] Which city?" in trained
+    assert chat_preparation(compose("train", "data.system_prompt=false")) is None
+
+
+def test_api_and_local_agents_send_the_same_prompt(compose):
+    from asktoact.eval.agents import LiteLLMAgent
+
+    seen = []
+
+    class Client:
+        def run_text(self, chats, desc, task=""):
+            seen.extend(chats)
+            return []
+
+    class Ep:
+        messages = CHAT[:1]
+
+    LiteLLMAgent("api", Client()).respond([Ep()])
+    assert seen[0][0] == {"role": "system", "content": SYSTEM_PROMPT}
+    local = compose("evaluate", "agent=local", "agent.path=x").agent
+    assert local.system_role is True and "system_prompt" not in local
+
+
+# -- 2. a simulator that knows only what the user knows -----------------------------------------
+def test_the_simulator_never_sees_the_dataset_questions(dataset):
+    for row in split_rows(dataset):
+        rec = TransformationRecord.from_dict(json.loads(row["record"]))
+        tools = [ToolSpec.from_dict(t) for t in json.loads(row["tools"])]
+        intents, stated = facts(rec, tools)
+        questions = {a.question for _, _, a in rec.removed()}
+        text = " ".join(d for f in intents + stated for d in f.descriptors)
+        assert not any(q and q in text for q in questions)
+        assert "question" not in json.dumps([f.__dict__ for f in intents + stated])
+
+
+def context(compose, dataset, persona: str, index: int = 0, min_intents: int = 1):
+    sim = instantiate(compose("evaluate", f"simulator.persona={persona}", "seed=3").simulator)
+    rows = [r for r in split_rows(dataset) if r["n_removed"] >= min_intents]
+    row = rows[index]
+    rec = TransformationRecord.from_dict(json.loads(row["record"]))
+    tools = [ToolSpec.from_dict(t) for t in json.loads(row["tools"])]
+    return sim, sim.start(rec, tools), rec
+
+
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_each_persona_answers_in_its_own_way(compose, dataset, persona):
+    from asktoact.eval.simulator import persona_reply
+
+    _, ctx, _ = context(compose, dataset, persona)
+    fact = ctx.intents[0]
+    # The reply a question about an open intent gets when the persona does not dodge it.
+    ctx.asked[fact.key] = 1  # a second ask: no persona avoids it
+    reply = persona_reply(ctx, fact.key, seed=3)
+    value = fact.value_text
+    assert value in reply
+    if persona == "cold_fish":
+        assert reply in (value, f"{value}.")
+    if persona == "skeptic":
+        assert reply.rstrip().endswith("?")
+    if persona == "jokester":
+        wrong = re.search(r"Banana|the moon", reply)
+        assert wrong and wrong.start() < reply.index(value)
+    if persona == "enthusiastic_supporter":
+        assert "!" in reply
+
+
+def avoided(seed: int, dialogue: str, intent: str, attempt: int, what: str, p: float) -> bool:
+    """The documented rule, written out again: sha256 of 'seed|dialogue|intent|attempt|what'."""
+    blob = f"{seed}|{dialogue}|{intent}|{attempt}|{what}".encode()
+    return int(hashlib.sha256(blob).hexdigest()[:8], 16) / 16**8 < p
+
+
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_the_oracle_against_each_persona_by_hand(tmp_path, compose, dataset, persona):
+    """Full marks on ICR/SCR/TSS/PRS against every persona; CE = U / (U + dodged first asks)."""
+    cfg = compose(
+        "evaluate",
+        f"data.path={dataset}",
+        f"cache_dir={tmp_path}",
+        "agent=oracle",
+        f"simulator.persona={persona}",
+        "seed=3",
+        "max_rounds=30",
+        "data.limit=30",
+    )
+    m = run_evaluation(cfg, tmp_path / "run")["metrics"]
+    for key in ("ICR", "SCR", "TSS", "PRS"):
+        assert m[key] == pytest.approx(1.0), key
+    p = PERSONAS[persona].avoid_first
+    u = dodged = 0
+    for row in split_rows(dataset)[:30]:
+        rec = TransformationRecord.from_dict(json.loads(row["record"]))
+        for k in range(len(groups(rec))):
+            u += 1
+            dodged += avoided(3, row["id"], f"I{k}", 0, "first", p)
+    assert (dodged > 0) == (p > 0)
+    assert m["CE"] == pytest.approx(u / (u + dodged))
+    assert m["err_incomplete"] == 0.0
+
+
+def test_a_repeated_question_is_dodged_as_the_persona_says(compose, dataset):
+    from asktoact.eval.simulator import persona_reply
+
+    _, ctx, _ = context(compose, dataset, "easily_irritated")
+    fact = ctx.intents[0]
+    ctx.clarified.add(fact.key)
+    outcomes = []
+    for attempt in range(1, 40):
+        ctx.asked[fact.key] = attempt
+        reply = persona_reply(ctx, fact.key, seed=3)
+        assert (fact.value_text not in reply) == avoided(3, ctx.id, fact.key, attempt, "again", 0.8)
+        outcomes.append(fact.value_text in reply)
+    assert 0 < sum(outcomes) < len(outcomes) / 2  # mostly refuses, sometimes repeats
+
+
+def test_a_clarified_intent_is_one_whose_value_the_reply_revealed(compose, dataset):
+    sim, ctx, rec = context(compose, dataset, "reluctant_collaborator", min_intents=1)
+    question = groups(rec)[0][0][2].question
+    judgements = [sim.reply_batch([(ctx, question)])[0] for _ in range(2)]
+    first, second = judgements
+    dodged = avoided(3, ctx.id, "I0", 0, "first", 0.30)
+    assert first.withheld == dodged and first.new_intent == (not dodged)
+    assert second.new_intent == dodged  # asked again, the reluctant user gives in
+    assert ctx.clarified == {"I0"} and ctx.rounds == 2
+
+
+# -- 3. complete error statistics ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("agent", "reason"),
+    [
+        (["agent=never_ask"], "a summary with intents never clarified"),
+        (["agent=litellm", "agent.client.mock_response='[SUMMARY] no calls here'"], "unreadable"),
+        (["agent=litellm", "agent.client.mock_response='[QUESTION] Dark mode?'"], "out of rounds"),
+    ],
+)
+def test_incomplete_clarification_is_counted_however_the_episode_ends(
+    tmp_path, compose, dataset, agent, reason
+):
+    cfg = compose(
+        "evaluate",
+        f"data.path={dataset}",
+        f"cache_dir={tmp_path}",
+        *agent,
+        "max_rounds=2",
+        "data.limit=20",
+    )
+    result = run_evaluation(cfg, tmp_path / "run")
+    with_intents = sum(o["intents"] > 0 for o in result["outcomes"])
+    assert with_intents > 0, reason
+    assert result["metrics"]["err_incomplete"] == pytest.approx(with_intents / 20), reason
+
+
+def test_the_realised_error_mix_matches_the_configured_one(gen_cfg, tmp_path):
+    from asktoact.data.build import build
+
+    manifest = build(gen_cfg("data.n=2000", "augmentation.ratio=0.3"), tmp_path)
+    aug = manifest["augmentation"]
+    assert aug["shortfall"] == 0 and aug["augmented"] == aug["target"]
+    for kind, share in aug["mix_configured"].items():
+        assert abs(aug["mix_realised"][kind] - share) <= 0.02, kind
+    counts = manifest["splits"]["train"]["error_types"]
+    assert sum(counts.values()) == aug["augmented"]
+
+
+# -- 4. results that come from the settings they claim -----------------------------------------
+def test_dataset_and_evaluation_stores_are_keyed_by_the_resolved_config(tmp_path, compose):
+    from asktoact.jobs import job
+
+    def cfg(*extra):
+        quick = "generate_overrides=['data=demo','data.n=150','quality.enabled=false']"
+        return compose("job", quick, f"data_root={tmp_path}", f"cache_dir={tmp_path}/c", *extra)
+
+    a = job.dataset(cfg())
+    stamp = (a / "manifest.json").stat().st_mtime_ns
+    assert job.dataset(cfg()) == a and (a / "manifest.json").stat().st_mtime_ns == stamp
+    b = job.dataset(
+        cfg(
+            "generate_overrides=['data=demo','data.n=150','quality.enabled=false','sampling.removal_prob=0.9']"
+        )
+    )
+    assert b != a and (b / "manifest.json").exists()
+    assert "removal_prob: 0.9" in (b / "config.yaml").read_text()
+
+
+@pytest.mark.slow
+def test_a_changed_setting_never_resumes_an_old_checkpoint(tmp_path, compose, build_dataset):
+    from asktoact.config import ConfigError
+    from asktoact.train.run import run_training
+
+    data = build_dataset("data.n=120")
+    base = [f"data.path={data}", f"cache_dir={tmp_path}", "logger=none", "+debug=fast"]
+    run_training(compose("train", *base, "trainer.max_steps=2"), tmp_path / "run")
+    again = run_training(compose("train", *base, "trainer.max_steps=3"), tmp_path / "run")
+    assert again["resumed_from"].endswith("last.ckpt")  # extending a run is resuming it
+    with pytest.raises(ConfigError, match=r"changed: adapter\.lr.*resume=false"):
+        run_training(compose("train", *base, "adapter.lr=0.5"), tmp_path / "run")
+    fresh = run_training(
+        compose("train", *base, "adapter.lr=0.5", "resume=false"), tmp_path / "run"
+    )
+    assert fresh["resumed_from"] is None
+
+
+# -- 5. uncertainty on every number --------------------------------------------------------------
+def outcome(i: int, clarified: int, prs: float) -> Outcome:
+    return Outcome(f"q{i}", 2, clarified, 2, True, 1.0, prs, 1, {})
+
+
+def test_paired_bootstrap_separates_a_real_difference_from_noise():
+    better = [outcome(i, 2, 0.9) for i in range(60)]
+    worse = [outcome(i, 1 + (i % 2), 0.5) for i in range(60)]
+    real = paired_difference(better, worse, seed=1)
+    assert real["n"] == 60
+    assert real["metrics"]["PRS"]["significant"] and real["metrics"]["PRS"][
+        "diff"
+    ] == pytest.approx(0.4)
+    assert real["metrics"]["ICR"]["low"] > 0
+    same = paired_difference(better, list(better), seed=1)
+    assert not any(v["significant"] for v in same["metrics"].values())
+
+
+def test_tables_show_n_intervals_and_differences(tmp_path):
+    from asktoact.eval.metrics import aggregate, bootstrap_intervals
+    from asktoact.report.tables import write_tables
+
+    runs = []
+    for adapter, quality in (("none", 0.3), ("lora", 0.8)):
+        outs = [outcome(i, 1 + (i % 2), quality) for i in range(40)]
+        runs.append(
+            {
+                "labels": {"experiment_name": "main", "adapter_name": adapter, "pretrained": True},
+                "metrics": aggregate(outs),
+                "intervals": bootstrap_intervals(outs),
+                "outcomes": [o.to_dict() for o in outs],
+            }
+        )
+    written = {p.name: p for p in write_tables(runs, tmp_path)}
+    md = written["main.md"].read_text()
+    assert re.search(
+        r"\| lora \| ASKToACT-LoRA-SFT-7B \| .* \| 40 \| 75\.0 \[\d+\.\d, \d+\.\d\] \(57\.7\)", md
+    )
+    assert re.search(r"\| lora − none \| 40 \|.*\| \+50\.0 \[\+\d+\.\d, \+\d+\.\d\] \*", md)
+    header = md.splitlines()[4]
+    assert header.count("|") == 13  # row, paper row, model, kind, N and 7 metrics: 12 columns
+    csv_head = written["main.csv"].read_text().splitlines()[0]
+    assert "PRS low" in csv_head and "PRS paper" in csv_head
+    assert "PRS significant" in written["main_differences.csv"].read_text()
+    assert r"\begin{tabular}" in written["main.tex"].read_text()
+
+
+# -- 6. Table 4 and the API baselines of Table 3 -------------------------------------------------
+def test_table4_is_built_from_recorded_chat_sessions(tmp_path):
+    from asktoact.report.human import write_table4
+
+    sessions = [
+        {
+            "agent": "base",
+            "completed": True,
+            "intents": 2,
+            "clarified": 1,
+            "rounds": 3,
+            "satisfaction": 3,
+        },
+        {
+            "agent": "base",
+            "completed": False,
+            "intents": 2,
+            "clarified": 2,
+            "rounds": 4,
+            "satisfaction": 4,
+        },
+        {
+            "agent": "lora",
+            "completed": True,
+            "intents": 1,
+            "clarified": 1,
+            "rounds": 1,
+            "satisfaction": 5,
+        },
+    ]
+    (tmp_path / "chat" / "a").mkdir(parents=True)
+    (tmp_path / "chat" / "a" / "chat_transcripts.jsonl").write_text(
+        "".join(json.dumps(s) + "\n" for s in sessions)
+    )
+    md, _ = write_table4([tmp_path / "chat"], tmp_path / "reports")
+    text = md.read_text()
+    assert "| base | 2 | 50.0 | 75.0 | 3.50 | 3.50 |" in text
+    assert "| lora | 1 | 100.0 | 100.0 | 1.00 | 5.00 |" in text
+    assert "86.67" in text  # the paper's row beside ours
+
+
+def test_main_takes_api_model_rows(tmp_path, compose):
+    from asktoact.jobs import job
+
+    reply = '[SUMMARY] [{"task": "x", "arguments": []}]'
+    cfg = compose(
+        "job",
+        "experiment=main",
+        "agent_model=gpt-4o",
+        "generate_overrides=['data=demo','data.n=150','quality.enabled=false']",
+        "eval_overrides=['data.limit=3','max_rounds=1']",
+        f"data_root={tmp_path}/d",
+        f"model_root={tmp_path}/m",
+        f"eval_root={tmp_path}/e",
+        f"cache_dir={tmp_path}/c",
+    )
+    cfg.api_agent_overrides = [f"agent.client.mock_response='{reply}'"]  # JSON quotes: set here
+    out = job.run_job(cfg, tmp_path / "run")
+    assert out["labels"]["adapter_name"] == "api:gpt-4o" and out["metrics"]["SCR"] == 1.0
+    assert not (tmp_path / "m").exists()  # nothing was trained
+    from asktoact.report.tables import load_spec, rows_for
+
+    (row,) = rows_for("main", [out], load_spec("main"))
+    assert row["paper_row"] == "GPT-4o" and row["kind"] == "API model"
