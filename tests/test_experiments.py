@@ -128,16 +128,17 @@ def test_tiny_multirun_end_to_end_into_tables(tmp_path):
 
 
 @pytest.mark.slow
-def test_reproduce_dataset_report(tmp_path):
+def test_reproduce_dataset_report(tmp_path, compose):
     from asktoact.jobs.reproduce import dataset_report
 
-    path = dataset_report(
-        "tiny",
-        tmp_path,
-        [QUICK[0], f"data_root={tmp_path / 'data'}", f"cache_dir={tmp_path / 'c'}"],
-    )
-    text = path.read_text()
-    assert "## Table 1" in text and "| train_rows |" in text and "29821" in text
+    cfg = compose("reproduce", "preset=tiny")
+    cfg.job_overrides = [QUICK[0], f"data_root={tmp_path / 'data'}", f"cache_dir={tmp_path / 'c'}"]
+    text = dataset_report(cfg, tmp_path).read_text()
+    assert "## Training set (tiny scale)" in text and "### Table 1" in text
+    assert "| train rows |" in text and "29821" in text
+    for source in cfg.dataset_sources:  # the real sources found beside the checkout
+        if Path(cfg.dataset_sources[source].folder).exists():
+            assert f"## {source}" in text
 
 
 def test_sweep_plugins_compose(compose):

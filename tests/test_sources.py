@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from asktoact.data.locate import value_in_text
 from asktoact.data.sources import bfcl, demo, taskbench, xlam
 from asktoact.data.sources.base import Rejects, normalise_type
-from asktoact.data.underspecify import value_in_text
 
 
 def test_xlam_fixture_loads_good_rows_and_rejects_each_bad_one(fixtures_dir):

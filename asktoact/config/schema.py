@@ -196,12 +196,21 @@ class TokenizerConfig:
 
 
 @dataclass
+class GGUFSource:
+    """A GGUF file inside an installed Python package (converted once to an HF folder)."""
+
+    package: str = F()
+    file: str = F()
+
+
+@dataclass
 class ModelConfig:
     name: str = F()
     family: str = F(choices=("qwen2", "llama", "mistral"))
     tiny: bool = F()
     hf_id: Optional[str] = F()  # noqa: UP045
     path: Optional[str] = F()  # noqa: UP045
+    gguf: Optional[GGUFSource] = None  # noqa: UP045
     dtype: str = F(choices=("float32", "bfloat16", "float16"))
     attn_implementation: str = F()
     eot: Optional[str] = F()  # noqa: UP045
@@ -351,12 +360,21 @@ class JobConfig(ScaleConfig, RunConfig):
 
 
 @dataclass
-class ReproduceConfig(ScaleConfig):
+class DataSource:
+    folder: str = F()
+    overrides: list[str] = F()
+
+
+@dataclass
+class ReproduceConfig:
     run_name: str = F()
-    experiments: list[str] = F()
+    preset_name: str = F()
+    report_scale: str = F()  # whose training set reports/dataset.md shows
+    experiments: dict[str, str] = F()  # experiment -> scale
     runs_dir: str = F()
     reports_dir: str = F()
     job_overrides: list[str] = F()
+    dataset_sources: dict[str, DataSource] = F()
 
 
 @dataclass

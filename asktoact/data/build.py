@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
 from asktoact.constants import ERROR_TYPES, LEVELS
-from asktoact.data import assemble, augment, clarify, quality, sampling, underspecify
+from asktoact.data import assemble, augment, clarify, locate, quality, sampling, underspecify
 from asktoact.data.sources.base import Rejects
 from asktoact.data.templates import SYSTEM_PROMPT
 from asktoact.io import write_json, write_jsonl, write_text
@@ -92,47 +92,44 @@ def _build(cfg: DictConfig, out: Path, llm) -> dict[str, Any]:
     seed = int(cfg.seed)
     rejects = Rejects()
     dropped: list[dict[str, str]] = []
-
-    def drop(stage: str, items: list[tuple[str, str]]) -> None:
-        dropped.extend({"id": i, "stage": stage, "reason": r} for i, r in items)
-
-    stages = tqdm(total=7, desc="generate", unit="stage")
+    bar = tqdm(total=7, desc="generate", unit="stage")
     examples = load_examples(cfg.data, rejects)
     subset = sampling.stratified_subset(examples, cfg.max_examples, seed)
     by_id = {e.id: e for e in subset}
     if len(by_id) != len(subset):
         raise ValueError(f"data source {cfg.data.name!r} yields duplicate example ids")
-    stages.set_postfix_str(f"{len(subset)} examples")
-    stages.update()
+    bar.set_postfix_str(f"{len(subset)} examples")
+    bar.update()
+    # The rules backend can only remove what it can find in the query: Algorithm 1 draws among
+    # those values; an LLM rewrites freely and draws among all of them.
+    samples, sampling_stats = draw(subset, seed, restrict=llm is None)
+    drawn = {e.id: s.level for e, s in zip(subset, samples, strict=True)}
+    levels = {"drawn": level_counts(drawn.values())}
+    bar.update()
 
-    samples = [
-        sampling.sample_parameters(e, random.Random(f"sample:{seed}:{e.id}")) for e in subset
-    ]
-    stages.update()
+    def stage(name: str, records: list[TransformationRecord], failed) -> None:
+        dropped.extend({"id": i, "stage": name, "reason": r} for i, r in failed)
+        levels[name] = level_counts(drawn[r.id] for r in records)
+        bar.update()
+
     records, failed = underspecify.run(subset, samples, seed, llm, cfg.sampling.removal_prob)
-    drop("underspecify", failed)
-    stages.update()
-
+    stage("underspecify", records, failed)
     scorer = None
     if cfg.quality.enabled:
         scorer = quality.SimilarityScorer(
             cfg.quality.model, cfg.quality.batch_size, cfg.quality.device
         )
-    records, qc_dropped, qc_counts = quality.run(
+    records, failed, qc_counts = quality.run(
         records, cfg.quality.threshold, scorer, cfg.quality.leak_check
     )
-    drop("quality", qc_dropped)
-    stages.update()
-
+    stage("quality", records, failed)
     records, failed = clarify.run(by_id, records, seed, llm)
-    drop("clarify", failed)
-    stages.update()
+    stage("clarify", records, failed)
 
     train, test = split(records, cfg.test_size, seed)
     aug = cfg.augmentation
     train, aug_stats = augment.run(train, aug.ratio, seed, dict(aug.mix), llm)
-    stages.update()
-
+    bar.update()
     splits = {
         "train": rows_for(train, by_id, seed, "train"),
         "test": rows_for(test, by_id, seed, "test"),
@@ -141,12 +138,40 @@ def _build(cfg: DictConfig, out: Path, llm) -> dict[str, Any]:
     manifest = make_manifest(
         cfg, examples, subset, rejects, dropped, qc_counts, splits, aug_stats, llm
     )
+    manifest["sampling"] = {**sampling_stats, "levels": levels}
     if scorer is not None:
         manifest["quality"]["strings_encoded"] = scorer.encoded
     write_json(out / "manifest.json", manifest)
-    stages.update()
-    stages.close()
+    bar.update()
+    bar.close()
     return manifest
+
+
+def draw(examples: list[Example], seed: int, restrict: bool):
+    """Algorithm 1 for every example; with ``restrict``, among the values the rules can locate.
+    Also returns how much the restriction left out."""
+    samples, no_locatable, params, located = [], 0, 0, 0
+    for e in examples:
+        allowed = locate.removable_params(e) if restrict else None
+        samples.append(
+            sampling.sample_parameters(e, random.Random(f"sample:{seed}:{e.id}"), allowed)
+        )
+        n_all = sum(map(len, sampling.removable_by_call(e)))
+        n_ok = sum(map(len, sampling.removable_by_call(e, allowed)))
+        params, located = params + n_all, located + n_ok
+        no_locatable += n_all > 0 and n_ok == 0
+    stats = {
+        "restricted_to_locatable": restrict,
+        "removable_parameters": params,
+        "locatable_parameters": located,
+        "rows_with_no_locatable_parameter": no_locatable,
+    }
+    return samples, stats
+
+
+def level_counts(levels) -> dict[str, int]:
+    counts = Counter(levels)
+    return {str(k): counts.get(k, 0) for k in LEVELS}
 
 
 def ensure_dataset(cfg: DictConfig, out: Path) -> Path:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from asktoact.data.underspecify import value_in_text
+from asktoact.data.locate import value_in_text
 from asktoact.schema import TransformationRecord
 
 if TYPE_CHECKING:

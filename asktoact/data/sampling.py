@@ -6,24 +6,21 @@ counts twice). Two places where the paper's pseudo-code cannot run as written ar
 level 2 picks its call among calls with ≥ 2 removable parameters and is offered only when one
 exists; levels 1 and 3 pick among calls with ≥ 1 removable parameter. Values that refer to another
 call's output (TaskBench ``<node-k>``) and empty values are not user intent and never removed.
+
+With the rules backend, a parameter is removable only when the rule can take its value out of
+the query (``locate.removable_params``): the draw is made among those, so no row is lost later
+for a value the rule cannot find (which would bias the kept rows towards easy, low levels). A
+removed value that another call shares is removed from both (it is one intent, asked once).
 """
 
 from __future__ import annotations
 
 import random
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from asktoact.schema import Example
-
-_REFERENCE = re.compile(r"^<node-\d+>$")
-
-
-def removable(value: object) -> bool:
-    if value is None or value == "" or value == []:
-        return False
-    return not (isinstance(value, str) and _REFERENCE.match(value))
+from asktoact.data.locate import removable
+from asktoact.schema import Example, render_value
 
 
 @dataclass(frozen=True)
@@ -34,26 +31,38 @@ class Sample:
     removed: tuple[tuple[int, str], ...]
 
 
-def allowed_levels(ex: Example) -> list[int]:
+def allowed_levels(ex: Example, allowed: set[tuple[int, str]] | None = None) -> list[int]:
     """The level set Algorithm 1 draws from, restricted to what the example can realise."""
-    counts = [sum(removable(v) for _, v in c.arguments) for c in ex.solution]
-    total_params = sum(counts)
-    if total_params == 0:
+    return _levels(removable_by_call(ex, allowed))
+
+
+def _levels(params: list[list[str]]) -> list[int]:
+    counts = [len(p) for p in params]
+    if sum(counts) == 0:
         return [0]
-    calls_with = sum(1 for c in counts if c >= 1)
     levels = [0, 1]
-    if len(ex.solution) == 1 and total_params == 1:
+    if len(params) == 1 and counts[0] == 1:
         return levels
     if any(c >= 2 for c in counts):
         levels.append(2)
-    if len(ex.solution) > 1 and calls_with >= 2:
+    if len(params) > 1 and sum(c >= 1 for c in counts) >= 2:
         levels.append(3)
     return levels
 
 
-def sample_parameters(ex: Example, rng: random.Random) -> Sample:
-    params = [[n for n, v in c.arguments if removable(v)] for c in ex.solution]
-    level = rng.choice(allowed_levels(ex))
+def removable_by_call(ex: Example, allowed: set[tuple[int, str]] | None = None) -> list[list[str]]:
+    """Each call's parameters Algorithm 1 may remove (``allowed``: the backend's restriction)."""
+    return [
+        [n for n, v in c.arguments if removable(v) and (allowed is None or (i, n) in allowed)]
+        for i, c in enumerate(ex.solution)
+    ]
+
+
+def sample_parameters(
+    ex: Example, rng: random.Random, allowed: set[tuple[int, str]] | None = None
+) -> Sample:
+    params = removable_by_call(ex, allowed)
+    level = rng.choice(_levels(params))
     removed: list[tuple[int, str]] = []
     if level == 1:
         t = rng.choice([i for i, p in enumerate(params) if p])
@@ -68,9 +77,22 @@ def sample_parameters(ex: Example, rng: random.Random) -> Sample:
         for t in chosen:
             n = rng.randint(1, len(params[t]))
             removed += [(t, p) for p in rng.sample(params[t], n)]
+    if allowed is not None:
+        removed += _value_mates(ex, removed, params)
     # Dialogue order is call order then parameter order, whatever order sampling drew them in.
     order = {(i, n): k for k, (i, n) in enumerate((i, n) for i, p in enumerate(params) for n in p)}
-    return Sample(level, tuple(sorted(removed, key=order.__getitem__)))
+    return Sample(level, tuple(sorted(set(removed), key=order.__getitem__)))
+
+
+def _value_mates(ex: Example, removed, params) -> list[tuple[int, str]]:
+    """Removable parameters that share a removed parameter's value (the same text in the query)."""
+    values = {render_value(ex.solution[i].args[n]) for i, n in removed}
+    return [
+        (i, n)
+        for i, p in enumerate(params)
+        for n in p
+        if render_value(ex.solution[i].args[n]) in values
+    ]
 
 
 def stratum(ex: Example) -> tuple[str, int]:

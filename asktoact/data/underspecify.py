@@ -3,7 +3,7 @@
 Two backends with one contract: given an example and its sampled removals, return a
 :class:`TransformationRecord` whose ``unspecified_query`` no longer states the removed values.
 
-* ``rules``: finds each removed value in the query (case-insensitive, whole-token) and either
+* ``rules``: finds each removed value in the query (:mod:`asktoact.data.locate`) and either
   deletes it with its leading preposition (*complete removal*; only for required parameters of an
   API called once), replaces it by a typed vague phrase (*semantic abstraction*: "a certain city"),
   or, for a list whose elements are written separately, abstracts one element (*partial
@@ -13,13 +13,13 @@ Two backends with one contract: given an example and its sampled removals, retur
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from asktoact.data.locate import find_value
 from asktoact.data.phrasing import abstraction_for, element_abstraction
 from asktoact.data.sampling import Sample
 from asktoact.llm import JsonRequest, LLMClient, json_payload, register_responder
@@ -42,38 +42,6 @@ _LEADING_ARTICLE = re.compile(r"(?:\b(?:the|a|an)\s+)?$", re.I)
 
 class StageError(ValueError):
     """A row a stage cannot process; the message is the reason written to dropped.jsonl."""
-
-
-@functools.lru_cache(maxsize=1 << 16)  # re's own cache (512) is far smaller than a corpus' values
-def _pattern(surface: str) -> re.Pattern[str]:
-    # Whole-token match: "2" must not match inside "2026-03-02", "2.5" or "v2".
-    return re.compile(rf"(?<![\w])(?<!\d[.,-]){re.escape(surface)}(?![\w])(?![.,-]\d)", re.I)
-
-
-def surfaces(value: Any) -> list[str]:
-    """Textual forms a value may take in a query, most specific first."""
-    forms = [render_value(value)]
-    if isinstance(value, float) and value.is_integer():
-        forms.append(str(int(value)))
-    if isinstance(value, list) and value:
-        items = [render_value(v) for v in value]
-        forms += [", ".join(items), " and ".join(items), str(value)]
-        if len(items) > 1:
-            forms.append(", ".join(items[:-1]) + " and " + items[-1])
-    return [f for f in dict.fromkeys(forms) if f.strip()]
-
-
-def find_value(query: str, value: Any) -> list[re.Match[str]]:
-    """All whole-token occurrences of the value's first textual form found in the query."""
-    for form in surfaces(value):
-        hits = list(_pattern(form).finditer(query))
-        if hits:
-            return hits
-    return []
-
-
-def value_in_text(text: str, value: Any) -> bool:
-    return bool(find_value(text, value))
 
 
 @dataclass

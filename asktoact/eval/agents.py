@@ -93,14 +93,19 @@ class LiteLLMAgent:
 
 class LocalAgent:
     """A local HF causal LM (merged weights, or a base model plus a peft adapter), batched and
-    greedy by default; generation stops at the chat template's end-of-turn token."""
+    greedy by default; generation stops at the chat template's end-of-turn token.
+
+    ``reuse_cache`` (default): each dialogue's KV cache is kept between rounds, so a round only
+    runs the new tokens (:mod:`asktoact.eval.generation`); off, every round re-reads the whole
+    dialogue (kept to measure what reuse saves).
+    """
 
     def __init__(
         self,
         name: str,
         path: str,
         adapter: str | None = None,
-        batch_size: int = 16,
+        batch_size: int = 32,
         max_new_tokens: int = 384,
         system_role: bool = True,
         dtype: str = "float32",
@@ -108,9 +113,12 @@ class LocalAgent:
         eot: str | None = None,
         do_sample: bool = False,
         temperature: float = 1.0,
+        reuse_cache: bool = True,
     ):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from asktoact.eval.generation import IncrementalGenerator
 
         self.name = name
         self.device = (
@@ -126,12 +134,21 @@ class LocalAgent:
 
             model = PeftModel.from_pretrained(model, adapter)
         self.model = model.to(self.device).eval()
-        self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
-        self.system_role, self.do_sample, self.temperature = system_role, do_sample, temperature
+        self.batch_size, self.system_role, self.reuse_cache = batch_size, system_role, reuse_cache
         stop = [self.tok.convert_tokens_to_ids(eot)] if eot else []
         self.stop_ids = [i for i in stop if i is not None and i != self.tok.unk_token_id] or [
             self.tok.eos_token_id
         ]
+        self.generate_kwargs = {
+            "max_new_tokens": max_new_tokens,
+            "do_sample": do_sample,
+            "temperature": temperature if do_sample else None,
+            "top_p": None,
+            "top_k": None,
+        }
+        self.incremental = IncrementalGenerator(
+            self.model, self.tok, self.stop_ids, self.prompt, self.generate_kwargs
+        )
 
     def prompt(self, messages: list[dict[str, str]]) -> str:
         chat = with_system_prompt(messages, self.system_role)
@@ -140,12 +157,19 @@ class LocalAgent:
     def respond(self, episodes) -> list[str]:
         out = []
         for k in range(0, len(episodes), self.batch_size):
-            out += self.generate(
-                [self.prompt(ep.messages) for ep in episodes[k : k + self.batch_size]]
-            )
+            chunk = episodes[k : k + self.batch_size]
+            if self.reuse_cache:
+                out += self.incremental.step([(ep.id, ep.messages) for ep in chunk])
+            else:
+                out += self.generate([self.prompt(ep.messages) for ep in chunk])
         return out
 
+    def forget(self, episode_id: str) -> None:
+        """The episode is over: drop its cache."""
+        self.incremental.forget(episode_id)
+
     def generate(self, prompts: list[str]) -> list[str]:
+        """One turn per prompt, each read from scratch (no cache kept)."""
         import torch
 
         enc = self.tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(
@@ -154,13 +178,9 @@ class LocalAgent:
         with torch.no_grad():
             ids = self.model.generate(
                 **enc,
-                max_new_tokens=self.max_new_tokens,
-                do_sample=self.do_sample,
-                temperature=self.temperature if self.do_sample else None,
-                top_p=None,
-                top_k=None,
                 eos_token_id=self.stop_ids,
                 pad_token_id=self.tok.pad_token_id,
+                **self.generate_kwargs,
             )
         return [
             t.strip()

@@ -124,6 +124,8 @@ def run_episodes(
             judge(finished)  # one batched judging call per round, before anything is saved
         for ep in finished:
             bar.update(1)
+            if hasattr(agent, "forget"):  # agents that keep per-dialogue state (KV caches)
+                agent.forget(ep.id)
             if on_done:
                 on_done(ep)
         active = [ep for ep in active if not ep.done]

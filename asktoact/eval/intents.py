@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from asktoact.data.clarify import groups
+from asktoact.data.locate import value_in_text
 from asktoact.data.phrasing import humanise
-from asktoact.data.underspecify import value_in_text
 from asktoact.schema import ToolSpec, TransformationRecord, render_value
 
 

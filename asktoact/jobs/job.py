@@ -99,11 +99,16 @@ def _store(root: Path, readable: str, cfg: DictConfig, data: dict[str, Any]) -> 
 
 
 def dataset(cfg: DictConfig, ood: bool = False) -> Path:
-    from asktoact.data.build import build
-
     gcfg = compose("generate", generate_overrides(cfg, ood))
     name = f"{'ood' if ood else cfg.source}-r{gcfg.augmentation.ratio}-s{cfg.seed}"
-    out = _store(Path(cfg.data_root) / cfg.scale_name, name, gcfg, resolved(gcfg, _WHERE))
+    return stored_dataset(gcfg, Path(cfg.data_root) / cfg.scale_name, name)
+
+
+def stored_dataset(gcfg: DictConfig, root: Path, name: str) -> Path:
+    """The dataset ``gcfg`` builds, from the store (built there first if it is not)."""
+    from asktoact.data.build import build
+
+    out = _store(root, name, gcfg, resolved(gcfg, _WHERE))
     if not (out / "manifest.json").exists():
         log.info("building dataset %s", out)
         build(gcfg, out)
@@ -135,9 +140,11 @@ def model(cfg: DictConfig, data: Path) -> tuple[str, dict[str, Any]]:
 
 def base_model(cfg: DictConfig, root: Path) -> str:
     """The untrained model: a real model's hub id or path, or the tiny model's random init."""
+    from asktoact.train.models import model_source
+
     mcfg = compose("train", [f"model={cfg.model_name}", f"seed={cfg.seed}"])
     if not mcfg.model.tiny:
-        return mcfg.model.path or mcfg.model.hf_id
+        return model_source(mcfg.model, cfg.cache_dir)
     identity = resolved(mcfg.model) | {"seed": cfg.seed}
     out = _store(root, f"{cfg.model_name}-base-s{cfg.seed}", mcfg, identity)
     if not (out / "model.safetensors").exists():

@@ -26,15 +26,28 @@ from asktoact.io import write_text
 log = logging.getLogger(__name__)
 
 
-def dataset_report(scale: str, reports: Path, job_overrides: list[str]) -> Path:
-    from asktoact.jobs.job import dataset
+def dataset_report(cfg: DictConfig, reports: Path) -> Path:
+    """``reports/dataset.md``: the training dataset of the default scale, then every real source
+    of ``dataset_sources`` found on disk (AskToAct Table 1 beside the paper, levels drawn vs kept)."""
+    from asktoact.jobs.job import dataset, stored_dataset
     from asktoact.report.dataset import render
 
-    data = dataset(compose("job", [f"scale={scale}", *job_overrides]))
-    label = "tiny offline run: demo corpus, rules backends" if scale == "tiny" else f"{scale} run"
+    job = compose("job", [f"scale={cfg.report_scale}", *cfg.job_overrides])
+    manifests = {f"Training set ({cfg.report_scale} scale)": _manifest(dataset(job))}
+    root = Path(job.data_root) / "sources"
+    for label, source in cfg.dataset_sources.items():
+        if not Path(source.folder).exists():
+            log.warning("dataset report: %s is absent, %s left out", source.folder, label)
+            continue
+        gcfg = compose("generate", [*source.overrides, f"cache_dir={job.cache_dir}"])
+        manifests[label] = _manifest(stored_dataset(gcfg, root, label))
     path = reports / "dataset.md"
-    write_text(path, render(json.loads((data / "manifest.json").read_text()), label))
+    write_text(path, render(manifests))
     return path
+
+
+def _manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text())
 
 
 def ood_available() -> bool:
@@ -61,12 +74,11 @@ def run_experiment(name: str, scale: str, runs_dir: str, job_overrides: list[str
 def reproduce(cfg: DictConfig) -> list[Path]:
     from asktoact.report import build_reports
 
-    scale = cfg.scale_name
     reports = Path(cfg.reports_dir)
     reports.mkdir(parents=True, exist_ok=True)
-    written = [dataset_report(scale, reports, list(cfg.job_overrides))]
-    for name in cfg.experiments:
-        if name == "ood" and scale == "tiny" and not ood_available():
+    written = [dataset_report(cfg, reports)]
+    for name, scale in cfg.experiments.items():
+        if name == "ood" and not ood_available():
             log.warning("skipping experiment ood: ../shared/data/taskbench_dailylifeapis is absent")
             continue
         run_experiment(name, scale, cfg.runs_dir, list(cfg.job_overrides))

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from hydra.utils import instantiate
 
+from asktoact.train import gguf
 from asktoact.train.families import family
 from asktoact.train.tokenizer import build_tokenizer
 
@@ -23,8 +24,14 @@ log = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-def _source(model_cfg) -> str:
-    return model_cfg.path or model_cfg.hf_id
+def model_source(model_cfg, cache_dir: str) -> str:
+    """Where a real model's weights load from: ``model.path``, else the HF folder converted from
+    a packaged GGUF file (``model.gguf``), else the hub id."""
+    if model_cfg.path:
+        return model_cfg.path
+    if model_cfg.gguf is not None:
+        return str(gguf.hf_folder(model_cfg.gguf.package, model_cfg.gguf.file, cache_dir))
+    return model_cfg.hf_id
 
 
 def load_tokenizer(model_cfg, cache_dir: str):
@@ -33,7 +40,7 @@ def load_tokenizer(model_cfg, cache_dir: str):
         return build_tokenizer(model_cfg.family, t.vocab_size, t.corpus_rows, t.seed, cache_dir)
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(_source(model_cfg))
+    tok = AutoTokenizer.from_pretrained(model_source(model_cfg, cache_dir))
     if tok.pad_token is None:  # Llama 3 ships without one; padding positions take no loss anyway
         tok.pad_token = tok.eos_token
     return tok
@@ -43,7 +50,7 @@ def eot_of(model_cfg) -> str:
     return model_cfg.eot or family(model_cfg.family).eot
 
 
-def load_model(model_cfg, tokenizer, seed: int = 0):
+def load_model(model_cfg, tokenizer, seed: int = 0, cache_dir: str = ".cache/asktoact"):
     from transformers import AutoModelForCausalLM
 
     dtype = DTYPES[model_cfg.dtype]
@@ -59,7 +66,9 @@ def load_model(model_cfg, tokenizer, seed: int = 0):
         torch.manual_seed(seed)
         return AutoModelForCausalLM.from_config(config, dtype=dtype)
     return AutoModelForCausalLM.from_pretrained(
-        _source(model_cfg), dtype=dtype, attn_implementation=model_cfg.attn_implementation
+        model_source(model_cfg, cache_dir),
+        dtype=dtype,
+        attn_implementation=model_cfg.attn_implementation,
     )
 
 

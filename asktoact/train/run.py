@@ -180,7 +180,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     pl.seed_everything(cfg.seed, workers=True)
     tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
     dm = data_module(cfg, run_dir, tokenizer)
-    model = apply_adapter(load_model(cfg.model, tokenizer, cfg.seed), cfg.adapter)
+    model = apply_adapter(load_model(cfg.model, tokenizer, cfg.seed, cfg.cache_dir), cfg.adapter)
     model.train()  # from_pretrained returns eval mode: dropout (LoRA's too) would stay off
     if cfg.trainer.gradient_checkpointing:
         model.gradient_checkpointing_enable()

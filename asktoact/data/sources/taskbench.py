@@ -58,6 +58,21 @@ def load_tools(path: Path) -> dict[str, ToolSpec]:
     return tools
 
 
+def _arguments(raw: Any, node: int) -> tuple[tuple[str, Any], ...]:
+    if not isinstance(raw, list):
+        raise RowError(f"task_nodes[{node}].arguments", "expected a list of {name, value}")
+    args = []
+    for k, arg in enumerate(raw):
+        where = f"task_nodes[{node}].arguments[{k}]"
+        if not isinstance(arg, dict) or not arg.get("name"):
+            raise RowError(f"{where}.name", "missing field")
+        if "value" not in arg:
+            hint = " (it names another call with 'from' instead)" if "from" in arg else ""
+            raise RowError(f"{where}.value", f"missing field{hint}")
+        args.append((str(arg["name"]), arg["value"]))
+    return tuple(args)
+
+
 def parse_row(row: dict[str, Any], tools: dict[str, ToolSpec]) -> Example:
     query = require(row, "instruction")
     nodes = row.get("task_nodes")
@@ -75,8 +90,7 @@ def parse_row(row: dict[str, Any], tools: dict[str, ToolSpec]) -> Example:
             raise RowError(f"task_nodes[{i}].task", "missing field")
         if name not in tools:
             raise RowError(f"task_nodes[{i}].task", f"unknown tool {name!r}")
-        args = tuple((a["name"], a["value"]) for a in node.get("arguments", []))
-        calls.append(ToolCall(name, args))
+        calls.append(ToolCall(name, _arguments(node.get("arguments", []), i)))
         if tools[name] not in used:
             used.append(tools[name])
     ex = Example(
