@@ -9,8 +9,11 @@ write leaves — is dropped (and counted) so the rerun redoes that entry.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +47,39 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """A temporary folder beside ``path`` that takes its place only when the block succeeds.
+
+    A folder cannot be swapped in one ``os.replace`` over a non-empty one, so an old ``path`` is
+    first moved aside: a kill in between leaves no ``path`` (the run redoes it), never a mix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            old = path.with_name(f".{path.name}.{os.getpid()}.old")
+            os.replace(path, old)
+            shutil.rmtree(old)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_leftovers(folder: str | Path) -> list[str]:
+    """Delete the temporaries of writes that a killed process never finished (``.<name>.*.tmp``
+    and ``.<name>.*.old`` beside their targets); call it where a run starts on its own folder."""
+    folder, gone = Path(folder), []
+    for leftover in [*folder.glob(".*.tmp"), *folder.glob(".*.old")] if folder.is_dir() else []:
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+        gone.append(leftover.name)
+    return gone
+
+
 def write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -57,6 +93,14 @@ def write_json(path: str | Path, obj: Any, indent: int | None = 2) -> None:
 def write_jsonl(path: str | Path, rows: list[dict[str, Any]]) -> None:
     lines = (json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) + "\n" for r in rows)
     write_text(path, "".join(lines))
+
+
+def write_csv(path: str | Path, fields: list[str], rows: list[dict[str, Any]]) -> None:
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
 
 
 def read_jsonl_log(path: str | Path) -> tuple[list[dict[str, Any]], int]:

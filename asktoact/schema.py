@@ -46,11 +46,13 @@ class ToolSpec:
     def param(self, name: str) -> ParamSpec | None:
         return next((p for p in self.parameters if p.name == name), None)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Compact JSON form shown to the assistant in the first user message."""
+    def to_dict(self, compact: bool = False) -> dict[str, Any]:
+        """JSON form; ``compact`` (shown to the assistant) leaves out the default type string."""
         params = {}
         for p in self.parameters:
             entry: dict[str, Any] = {"type": p.type, "description": p.description}
+            if compact and p.type == "string":
+                del entry["type"]
             if not p.required:
                 entry["required"] = False
             if p.default is not None:

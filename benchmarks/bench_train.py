@@ -8,8 +8,12 @@
 3. ``throughput``: training tokens/s of our Lightning module + data module vs a plain
    ``transformers.Trainer`` on the same tiny model, encoded data and batch size (targets: >= 1.0x;
    >= 1.3x on variable-length dialogues thanks to length-grouped batches).
+4. ``real_model``: SmolLM2-135M-Instruct with LoRA (r 16, all linear layers) on demo dialogues
+   (system prompt, selective masking, length-grouped micro-batches of 4): tokens/s of forward +
+   backward with our fused weighted loss vs the model's own loss (full logits, mean CE) on the same
+   batches (target: >= 1.2x), and the peak memory of each (fresh process each).
 
-Usage: python benchmarks/bench_train.py [--skip-memory] [--steps 40]
+Usage: python benchmarks/bench_train.py [--skip-memory] [--skip-real] [--steps 40] [--real-steps 12]
 """
 
 from __future__ import annotations
@@ -231,17 +235,120 @@ def throughput(steps: int) -> dict:
     return result
 
 
+def _real_batches(n_rows: int, micro: int):
+    """Length-grouped micro-batches of encoded demo dialogues for SmolLM2, and its model config."""
+    from hydra.utils import instantiate
+
+    from asktoact.config import compose
+    from asktoact.data.build import build
+    from asktoact.train.datamodule import WindowBatchSampler, collate, encode_split
+    from asktoact.train.models import load_tokenizer
+    from asktoact.train.run import chat_preparation
+
+    tmp = Path(tempfile.mkdtemp())
+    build(
+        compose("generate", [f"data.n={n_rows}", "quality.enabled=false", f"cache_dir={tmp}"]), tmp
+    )
+    cfg = compose("train", ["model=smollm2-135m-instruct", "adapter=lora", "adapter.peft.r=16"])
+    tok = load_tokenizer(cfg.model, cfg.cache_dir)
+    import datasets
+
+    rows = datasets.load_from_disk(str(tmp / "dataset"))["train"]
+    masking = instantiate(cfg.masking)
+    enc, _ = encode_split(rows, tok, masking, cfg.model.eot, 1024, "bench", chat_preparation(cfg))
+    sampler = WindowBatchSampler([len(r["input_ids"]) for r in enc], [1.0] * len(enc), micro)
+    for r in enc:
+        r["window_weight"] = None
+    batches = [collate([enc[i] for i, _ in b], tok.pad_token_id) for b in sampler]
+    return cfg, batches
+
+
+def real_child(variant: str, steps: int) -> None:
+    """One variant in this (fresh) process; prints tokens, seconds and peak RSS growth as JSON."""
+    import json
+    import resource
+
+    from asktoact.train.loss import weighted_lm_loss
+    from asktoact.train.models import apply_adapter, load_model, load_tokenizer
+
+    cfg, batches = _real_batches(240, 4)
+    model = apply_adapter(
+        load_model(cfg.model, load_tokenizer(cfg.model, cfg.cache_dir), 0, cfg.cache_dir),
+        cfg.adapter,
+    )
+    model.train()
+    body, head = model.get_decoder(), model.get_output_embeddings()
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tokens, start = 0, None
+    for k, batch in enumerate(batches[: steps + 1]):
+        if k == 1:  # the first step warms up
+            start, tokens = time.perf_counter(), 0
+        if variant == "ours":
+            hidden = body(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+            ).last_hidden_state
+            sums = weighted_lm_loss(hidden, head.weight, batch["labels"], batch["loss_weights"])
+            (sums.loss / sums.weight).backward()
+        else:
+            model(
+                **{k: batch[k] for k in ("input_ids", "attention_mask", "labels")}
+            ).loss.backward()
+        model.zero_grad(set_to_none=True)
+        tokens += int(batch["attention_mask"].sum())
+    seconds = time.perf_counter() - start
+    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024
+    print(json.dumps({"tokens": tokens, "seconds": seconds, "peak_bytes": peak}))
+
+
+def real_model(steps: int) -> dict:
+    import json
+
+    out = {}
+    for variant in ("ours", "hf"):
+        proc = subprocess.run(
+            [sys.executable, __file__, "--real-child", variant, "--real-steps", str(steps)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out[variant] = json.loads(proc.stdout.strip().splitlines()[-1])
+    ours = out["ours"]["tokens"] / out["ours"]["seconds"]
+    hf = out["hf"]["tokens"] / out["hf"]["seconds"]
+    return {
+        "model": "SmolLM2-135M-Instruct, LoRA r16 on all linear layers",
+        "micro_batch": 4,
+        "steps": steps,
+        "ours_tokens_per_s": round(ours, 1),
+        "hf_loss_tokens_per_s": round(hf, 1),
+        "speedup": round(ours / hf, 3),
+        "target_speedup": 1.2,
+        "met": ours / hf >= 1.2,
+        "ours_peak_bytes": out["ours"]["peak_bytes"],
+        "hf_loss_peak_bytes": out["hf"]["peak_bytes"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-real", action="store_true")
     parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--real-steps", type=int, default=12)
+    parser.add_argument("--real-child", choices=("ours", "hf"))
+    parser.add_argument("--only-real", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
+    if args.real_child:
+        real_child(args.real_child, args.real_steps)
+        return
     results = {"cpus": os.cpu_count(), "device": "cpu"}
-    results["loss_time"] = [loss_time(1.0), loss_time(0.45)]
-    if not args.skip_memory:
-        results["loss_memory"] = loss_memory()
-    results["throughput"] = throughput(args.steps)
+    if not args.only_real:
+        results["loss_time"] = [loss_time(1.0), loss_time(0.45)]
+        if not args.skip_memory:
+            results["loss_memory"] = loss_memory()
+        results["throughput"] = throughput(args.steps)
+    if not args.skip_real:
+        results["real_model"] = real_model(args.real_steps)
     emit("train", results)
 
 

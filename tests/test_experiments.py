@@ -66,11 +66,17 @@ def test_every_experiment_composes(name, scale, compose):
     assert cfg.experiment_name == name
     params = dict(cfg.hydra.sweeper.params)
     assert params and all(
-        k in ("adapter_name", "ratio", "model_name", "masking_name", "variant") for k in params
+        k in ("adapter_name", "ratio", "model_name", "masking_name", "variant", "irm")
+        for k in params
     )
     assert cfg.model_name == ("tiny-qwen2" if scale == "tiny" else "qwen2.5-7b-instruct")
     spec = load_spec(name)
     assert set(spec["metrics"]) <= {"ICR", "CE", "CPS", "IR", "SCR", "TSS", "PRS"} | {
+        "TS",
+        "PI",
+        "CF",
+        "IRM",  # TL-Training's summary-turn scores
+    } | {
         f"err_{k}" for k in ("clearly_stated", "imprecise", "irrelevant", "redundant", "incomplete")
     }
     for row, paper_row in spec["rows"].items():
@@ -104,6 +110,9 @@ def test_every_sweep_point_composes_its_generate_train_and_evaluate_steps(name, 
         if cfg.adapter_name != "none":
             train = once("train", job.train_overrides(cfg, data))
             assert train.adapter.name == cfg.adapter_name and train.model.name == cfg.model_name
+        if cfg.irm:
+            rl = once("rl", job.rl_overrides(cfg, "/nonexistent/merged", data))
+            assert rl.sft.path == "/nonexistent/merged"
         evaluate = once("evaluate", job.eval_overrides(cfg, "/nonexistent/model", data))
         assert evaluate.agent.path == "/nonexistent/model"
 

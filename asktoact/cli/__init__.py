@@ -11,5 +11,6 @@ asktoact-chat          asktoact.cli.chat      asktoact.eval.chat.chat
 asktoact-job           asktoact.cli.job       asktoact.jobs.job.run_job
 asktoact-reproduce     asktoact.cli.reproduce asktoact.jobs.reproduce.reproduce
 asktoact-report        asktoact.cli.report    asktoact.report.build_reports
+asktoact-rl            asktoact.cli.rl        asktoact.rl.run.run_rl
 =====================  =====================  ==============================================
 """

@@ -29,6 +29,8 @@ from asktoact.constants import ERROR_TYPES, PERSONAS
 from asktoact.data.sources import bfcl, demo, taskbench, xlam
 from asktoact.eval import agents, judge, simulator
 from asktoact.llm import LLMClient, rules_backend
+from asktoact.rl.reward import CATEGORIES as IRM_CATEGORIES
+from asktoact.train.keytokens import KEY_DEFINITIONS
 from asktoact.train.masking import ERROR_MODES, Masking
 
 UNIT = {"ge": 0.0, "le": 1.0}
@@ -69,7 +71,11 @@ SOURCES = {
 MaskingConfig = derived_schema(
     Masking,
     "asktoact.train.masking.Masking",
-    bounds={"errors": {"choices": ERROR_MODES}, "w_max": {"ge": 1.0}},
+    bounds={
+        "errors": {"choices": ERROR_MODES},
+        "w_max": {"ge": 1.0},
+        "pkt_keys": {"choices": KEY_DEFINITIONS},
+    },
 )
 
 _SIMULATOR_BOUNDS = {
@@ -186,6 +192,9 @@ class AdapterConfig:
     name: str = F()
     lr: float = F(gt=0)
     peft: Optional[LoraSpec] = None  # noqa: UP045
+    # LoRA on the top N transformer layers only (null: all). Backpropagation then stops at the
+    # lowest adapted layer, which on a CPU makes a step much cheaper (benchmarks/bench_train.py).
+    top_layers: Optional[int] = F(None, ge=1)  # noqa: UP045
 
 
 @dataclass
@@ -335,6 +344,7 @@ class ScaleConfig:
     adapter_overrides: dict[str, Any] = F()
     eval_overrides: list[str] = F()
     local_agent_overrides: list[str] = F()  # only for local models (generation settings)
+    rl_overrides: list[str] = F()  # the RL stage's settings at this scale (irm=true rows)
 
 
 @dataclass
@@ -347,13 +357,16 @@ class JobConfig(ScaleConfig, RunConfig):
     eval_split: str = F()
     lr: Optional[float] = F(gt=0)  # noqa: UP045
     lora_r: Optional[int] = F(ge=1)  # noqa: UP045
+    irm: bool = F()  # run TL-Training's RL stage (IRM reward) after SFT
+    train_extra: list[str] = F()  # an experiment's own training settings (after the scale's)
     # An API model row (a litellm model id): evaluated with agent=litellm, nothing is trained.
     agent_model: Optional[str] = F()  # noqa: UP045
     agent_key_env: Optional[str] = F()  # noqa: UP045
     api_agent_overrides: list[str] = F()
-    # Experiments whose rows are not a grid name them (``variant``) and map them to settings.
+    # Experiments whose rows are not a grid name them (``variant``); ``lookup`` holds the tables
+    # an experiment's interpolations read (settings per variant, per scale).
     variant: Optional[str] = F()  # noqa: UP045
-    variants: Optional[dict[str, Any]] = F()  # noqa: UP045
+    lookup: Optional[dict[str, Any]] = F()  # noqa: UP045
     data_root: str = F()
     model_root: str = F()
     eval_root: str = F()
@@ -385,6 +398,46 @@ class ReportConfig:
     chat_dirs: list[str] = F()
 
 
+@dataclass
+class RLAlgorithmConfig:
+    """``conf/rl/``: the RL algorithm (TRL) and IRM's reward per error category."""
+
+    algorithm: str = F(choices=("grpo", "rloo"))
+    lr: float = F(gt=0)
+    beta: float = F(ge=0)  # KL penalty towards the SFT model
+    batch_size: int = F(ge=1)
+    num_generations: int = F(ge=2)  # rollouts per prompt (the group)
+    max_completion_length: int = F(ge=1)
+    temperature: float = F(gt=0)
+    epochs: float = F(gt=0)
+    max_steps: int = F(ge=-1)
+    save_steps: int = F(ge=1)
+    peft: Optional[LoraSpec] = None  # noqa: UP045 (None: full updates)
+    rewards: dict[str, float] = F(keys=IRM_CATEGORIES)
+
+
+@dataclass
+class SFTSource:
+    path: str = F()  # a train run's merged/ folder, or a base model with ``adapter``
+    adapter: Optional[str] = F()  # noqa: UP045
+    system_role: bool = F()
+
+
+@dataclass
+class RLDataConfig:
+    path: str = F()
+    limit: Optional[int] = F(ge=1)  # noqa: UP045
+
+
+@dataclass
+class RLConfig(RunConfig):
+    rl: Any = MISSING
+    sft: SFTSource = MISSING
+    data: RLDataConfig = MISSING
+    resume: bool = F()
+    logger: str = F(choices=("csv", "wandb"))
+
+
 def register() -> None:
     """Store every schema in Hydra's ConfigStore (idempotent; done when asktoact.config loads)."""
     cs = ConfigStore.instance()
@@ -400,6 +453,7 @@ def register() -> None:
         "adapter": {"schema": AdapterConfig},
         "model": {"schema": ModelConfig},
         "trainer": {"schema": TrainerConfig},
+        "rl": {"schema": RLAlgorithmConfig},
     }
     for group, nodes in groups.items():
         for name, node in nodes.items():
@@ -412,6 +466,7 @@ def register() -> None:
         "job": JobConfig,
         "reproduce": ReproduceConfig,
         "report": ReportConfig,
+        "rl": RLConfig,
     }
     for name, node in primaries.items():
         cs.store(name=f"{name}_schema", node=node)

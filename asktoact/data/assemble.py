@@ -24,15 +24,20 @@ from asktoact.constants import (
 )
 from asktoact.data import templates as T
 from asktoact.data.clarify import Group, groups
-from asktoact.schema import Example, Message, TransformationRecord, solution_to_json
+from asktoact.schema import Example, Message, TransformationRecord
 
 
 def _value(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
+def compact_json(obj: Any) -> str:
+    """JSON without spaces after separators: the same content in about a fifth fewer tokens."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def first_user_message(ex: Example, record: TransformationRecord) -> str:
-    tools = json.dumps([t.to_dict() for t in ex.tools], ensure_ascii=False, default=str)
+    tools = compact_json([t.to_dict(compact=True) for t in ex.tools])
     return T.FIRST_USER.format(query=record.unspecified_query, tools=tools)
 
 
@@ -48,8 +53,8 @@ def opening(record: TransformationRecord) -> str:
         ]
         if items:
             lines.append(T.EVAL_STEP.format(k=k, api=call.name, items="; ".join(items)))
-    evaluation = " ".join([T.EVAL_INTRO, *lines])
-    return f"{TAG_DECOMPOSITION} {T.DECOMPOSITION.format(n=len(record.key_info), steps=steps)} {TAG_EVALUATION} {evaluation}"
+    decomposition = T.DECOMPOSITION.format(n=len(record.key_info), steps=steps)
+    return f"{TAG_DECOMPOSITION} {decomposition} {TAG_EVALUATION} {' '.join(lines)}"
 
 
 def confirmation(record: TransformationRecord, group: Group) -> str:
@@ -61,11 +66,7 @@ def confirmation(record: TransformationRecord, group: Group) -> str:
 
 
 def summary(record: TransformationRecord, solution: list | None = None) -> str:
-    calls = (
-        solution_to_json(record.solution())
-        if solution is None
-        else json.dumps(solution, ensure_ascii=False)
-    )
+    calls = compact_json([c.to_dict() for c in record.solution()] if solution is None else solution)
     return f"{TAG_SUMMARY} " + T.SUMMARY.format(solution=calls)
 
 

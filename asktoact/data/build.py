@@ -25,7 +25,7 @@ from asktoact.constants import ERROR_TYPES, LEVELS
 from asktoact.data import assemble, augment, clarify, locate, quality, sampling, underspecify
 from asktoact.data.sources.base import Rejects
 from asktoact.data.templates import SYSTEM_PROMPT
-from asktoact.io import write_json, write_jsonl, write_text
+from asktoact.io import atomic_dir, remove_leftovers, write_json, write_jsonl, write_text
 from asktoact.llm import LLMStats
 from asktoact.schema import Example, TransformationRecord, solution_to_json
 
@@ -195,13 +195,15 @@ def ensure_dataset(cfg: DictConfig, out: Path) -> Path:
 def write_outputs(out: Path, splits, rejects: Rejects, dropped) -> None:
     import datasets
 
+    remove_leftovers(out)  # of an earlier run of this build that was killed while writing
     for name, rows in splits.items():
         write_jsonl(out / f"{name}.jsonl", rows)
     records = "".join(r["record"] + "\n" for rows in splits.values() for r in rows)
     write_text(out / "records.jsonl", records)  # already JSON in each row
     write_jsonl(out / "dropped.jsonl", dropped)
     rejects.write(out / "rejects.jsonl")
-    write_sharegpt(out / "sharegpt", splits)
+    with atomic_dir(out / "sharegpt") as tmp:
+        write_sharegpt(tmp, splits)
     # from_dict with explicit columns keeps the schema; an empty split is left out of the
     # DatasetDict (datasets cannot load one back from disk) but still has its empty JSONL file.
     dd = datasets.DatasetDict(
@@ -217,7 +219,8 @@ def write_outputs(out: Path, splits, rejects: Rejects, dropped) -> None:
         log.warning(
             "split %r is empty: written as an empty %s.jsonl, left out of dataset/", name, name
         )
-    dd.save_to_disk(str(out / "dataset"))
+    with atomic_dir(out / "dataset") as tmp:
+        dd.save_to_disk(str(tmp))
 
 
 def _features():

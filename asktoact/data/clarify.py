@@ -32,7 +32,7 @@ def groups(record: TransformationRecord) -> list[Group]:
 
 def step_text(k: int, api: str, description: str) -> str:
     what = description.strip().rstrip(".") or humanise(api)
-    return f"Step {k}: call {api} ({what[0].lower() + what[1:]})."
+    return f"{k}. {api} ({what[0].lower() + what[1:]})."
 
 
 QUESTION_TEMPLATES = [
@@ -84,12 +84,12 @@ You get the request with some details hidden (`unspecified_query`), the full ori
 the API documentation (`tools`) and `key_info`: the calls in the order they must run, each
 argument marked removed=true when the hidden request no longer states it.
 1. Split the task into steps, one per call, in the given order, each written as
-   "Step <n>: <what this step does> using <api name>."
+   "<n>. <api name> (<what this step does>)."
 2. For every removed argument write one short, specific question that the user could answer with
    exactly that value. When several calls need the same hidden value, ask one shared question and
    give it to each of those arguments. Ask nothing that the request or earlier steps already
    settle.
-Reply with one JSON object: {"tool_steps": ["Step 1: ...", ...],
+Reply with one JSON object: {"tool_steps": ["1. ...", ...],
 "questions": [{"call": <0-based call index>, "param": "<name>", "question": "..."}, ...]}."""
 
 

@@ -10,30 +10,24 @@ from __future__ import annotations
 # gets them, and training dialogues carry them (train data.system_prompt), so a fine-tuned model
 # sees at evaluation what it saw in training.
 SYSTEM_PROMPT = (
-    "You help users get tasks done with APIs. A task comes with a list of APIs, but the user may "
-    "leave out values the calls need. Never invent or assume a missing value; ask for it. Work "
-    "in this order:\n"
-    "1. [TASK DECOMPOSITION] Split the task into subtasks, one API call each, in the order they "
-    "must run.\n"
-    "2. [PARAMETER EVALUATION] For every call, say which required parameters the task states and "
-    "which are missing.\n"
-    "3. [QUESTION] Ask about one missing value at a time, then wait for the answer. If the user "
-    "cannot give it, do not fill it in yourself. Repeat until nothing is missing.\n"
-    "4. [SUMMARY] Briefly state what the user wants, then give the calls in order as JSON: "
-    '[{"task": "<API name>", "arguments": [{"name": "<parameter>", "value": <value>}]}]\n'
-    "Use the bracketed tags exactly as written. Do not execute the APIs."
+    "You turn a user's request into API calls. The request may leave out values the calls "
+    "need: never guess them, ask. Answer in these parts:\n"
+    "[TASK DECOMPOSITION] the calls needed, in order.\n"
+    "[PARAMETER EVALUATION] which parameters the request gives and which are missing.\n"
+    "[QUESTION] one question about one missing value, then wait for the reply.\n"
+    "[SUMMARY] once nothing is missing, the calls as JSON: "
+    '[{"task":"<API>","arguments":[{"name":"<parameter>","value":<value>}]}]. Do not run them.'
 )
 
-# First user message: the (underspecified) request and the candidate APIs as JSON.
-FIRST_USER = "My request: {query}\nAPIs you can use (JSON):\n{tools}"
+# First user message: the (underspecified) request and the candidate APIs as compact JSON.
+FIRST_USER = "My request: {query}\nAPIs:\n{tools}"
 
-DECOMPOSITION = "This takes {n} step(s). {steps}"
-EVAL_INTRO = "Here is what the request gives me so far."
-EVAL_KNOWN = '"{param}" is {value}'
-EVAL_MISSING = '"{param}" has no value yet'
-EVAL_STEP = "Step {k} ({api}): {items}."
-CONFIRM = 'Noted: for {api}, "{param}" is {value}.'
-SUMMARY = "I now have every value the calls need. Calls to make: {solution}"
+DECOMPOSITION = "{n} step(s): {steps}"
+EVAL_KNOWN = "{param}: {value}"
+EVAL_MISSING = "{param}: missing"
+EVAL_STEP = "{k}. {api}: {items}."
+CONFIRM = "{param} of {api} is {value}."
+SUMMARY = "All values are known. Calls: {solution}"
 
 # User answers to a clarification question, by tone (AskToAct Table 8 has the idea of tones).
 TONES: dict[str, list[str]] = {

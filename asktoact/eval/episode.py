@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from asktoact.eval.metrics import Outcome, score_solution
 from asktoact.eval.parse import parse_turn
 from asktoact.eval.simulator import UserContext
+from asktoact.rl.reward import irm_reward
 from asktoact.schema import ToolSpec, TransformationRecord
 
 
@@ -59,6 +60,10 @@ class Episode:
         # unreadable final turn or running out of rounds.
         if clarified < len(self.user.intents):
             errors["incomplete"] = 1
+        final = next(
+            (m["content"] for m in reversed(self.messages) if m["role"] == "assistant"), ""
+        )
+        irm, category = irm_reward(final, self.gold, self.tools)
         return Outcome(
             self.id,
             len(self.user.intents),
@@ -69,6 +74,8 @@ class Episode:
             prs,
             len(self.gold),
             errors,
+            irm,
+            category,
         )
 
     def transcript(self) -> dict[str, Any]:
@@ -97,6 +104,8 @@ def run_episodes(
     for round_no in range(max_rounds + 1):
         if not active:
             break
+        # A batched agent answers a whole round at once: say which round is being written.
+        bar.set_postfix_str(f"round {round_no + 1}, {len(active)} writing", refresh=True)
         pending = []
         for ep, text in zip(active, agent.respond(active), strict=True):
             ep.messages.append({"role": "assistant", "content": text})

@@ -6,9 +6,11 @@ that turn (generated, never run through the model) and the chat template's text 
 assistant's turn and the next generation prompt (end of turn, the user's reply, the assistant
 header). The dialogues of a batch are aligned on the right: each one's cached keys/values are
 left-padded to the longest cache and its new tokens left-padded to the longest new part, with the
-attention mask zero on every pad. ``model.generate`` then runs only the new tokens; positions come
-from the mask, so every dialogue sees exactly its own tokens at their own positions. After the
-round, each dialogue keeps the keys/values of its real tokens only.
+attention mask zero on every pad; position ids come from the mask, so every dialogue sees exactly
+its own tokens at their own positions. The model (its own forward, with a ``DynamicCache``) runs
+the new tokens once, then decodes one token per step for every dialogue still writing; a dialogue
+that ends its turn leaves the batch at once (``DynamicCache.batch_select_indices``), so a long
+turn does not make the short ones wait. Each dialogue keeps the keys/values of its real tokens.
 
 The first round of a dialogue is its whole prompt. Tokens are kept as generated (no decode and
 re-encode), so the model continues from exactly what it produced — as a serving engine would.
@@ -17,7 +19,6 @@ re-encode), so the model continues from exactly what it produced — as a servin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 
@@ -81,22 +82,68 @@ class IncrementalGenerator:
         cached = max(len(s.ids) for s in states)
         width = max(map(len, news))
         ids, mask, past = self._align(states, news, cached, width)
-        with torch.no_grad():
-            out = self.model.generate(
-                input_ids=ids,
-                attention_mask=mask,
-                past_key_values=past,
-                eos_token_id=self.stop_ids,
-                pad_token_id=self.tok.pad_token_id,
-                return_dict_in_generate=True,
-                **self.kwargs,
-            )
         self.stats.prefilled += sum(map(len, news))
         self.stats.reused += sum(len(s.ids) for s in states)
-        return [
-            self._keep(state, ids[i], mask[i], out, i, cached + width)
-            for i, state in enumerate(states)
-        ]
+        texts: list[str] = [""] * len(states)
+        with torch.no_grad():
+            for row, generated, keys, values in self._decode(ids, mask, past, cached):
+                real = [int(t) for t, m in zip(ids[row], mask[row], strict=True) if m]
+                texts[row] = self._keep(states[row], real, generated, keys, values)
+        return texts
+
+    def _decode(self, ids, mask, past, cached: int):
+        """Decode every row until it ends its turn, dropping it from the batch then (so a long
+        turn does not make the others wait); yields (row, generated tokens, keys, values) as
+        rows finish, the keys/values being those of the row's real tokens only."""
+        positions = (mask.cumsum(-1) - 1).clamp_min(0)
+        out = self.model(
+            input_ids=ids[:, cached:],
+            attention_mask=mask,
+            position_ids=positions[:, cached:],
+            past_key_values=past,
+            use_cache=True,
+            logits_to_keep=1,  # the vocabulary projection only where the next token is chosen
+        )
+        cache, logits = out.past_key_values, out.logits[:, -1]
+        alive = list(range(ids.shape[0]))
+        generated: list[list[int]] = [[] for _ in alive]
+        next_pos = mask.sum(-1, keepdim=True)
+        limit = self.kwargs["max_new_tokens"]
+        while alive:
+            chosen = self._pick(logits)
+            ended = []
+            for j, row in enumerate(alive):
+                generated[row].append(int(chosen[j]))
+                if int(chosen[j]) in self.stop_ids or len(generated[row]) >= limit:
+                    ended.append(j)
+            for j in ended:  # its cache holds every token fed so far: the new one was not fed
+                cols = torch.nonzero(mask[j], as_tuple=True)[0]
+                keys = [layer.keys[j].index_select(1, cols).cpu() for layer in cache.layers]
+                values = [layer.values[j].index_select(1, cols).cpu() for layer in cache.layers]
+                yield alive[j], generated[alive[j]], keys, values
+            keep = [j for j in range(len(alive)) if j not in ended]
+            if not keep:
+                return
+            if ended:
+                index = torch.tensor(keep, device=mask.device)
+                cache.batch_select_indices(index)
+                mask, chosen, next_pos = mask[index], chosen[index], next_pos[index]
+                alive = [alive[j] for j in keep]
+            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+            out = self.model(
+                input_ids=chosen[:, None],
+                attention_mask=mask,
+                position_ids=next_pos,
+                past_key_values=cache,
+                use_cache=True,
+            )
+            cache, logits, next_pos = out.past_key_values, out.logits[:, -1], next_pos + 1
+
+    def _pick(self, logits: torch.Tensor) -> torch.Tensor:
+        if not self.kwargs.get("do_sample"):
+            return logits.argmax(-1)
+        probs = torch.softmax(logits.float() / self.kwargs["temperature"], dim=-1)
+        return torch.multinomial(probs, 1).squeeze(-1)
 
     def _align(self, states, news, cached: int, width: int):
         pad = self.tok.pad_token_id
@@ -126,17 +173,9 @@ class IncrementalGenerator:
             past.update(k.to(self.model.device), v.to(self.model.device), layer)
         return ids.to(self.model.device), mask.to(self.model.device), past
 
-    def _keep(self, state: DialogueState, row_ids, row_mask, out: Any, i: int, start: int) -> str:
-        gen = out.sequences[i, start:].tolist()
-        end = next((j + 1 for j, t in enumerate(gen) if t in self.stop_ids), len(gen))
-        gen = gen[:end]
-        real = torch.nonzero(row_mask.cpu(), as_tuple=True)[0].tolist()
-        keep = real + list(range(start, start + len(gen) - 1))  # the last token was never fed
-        index = torch.tensor(keep, device=out.sequences.device)
-        cache = out.past_key_values
-        state.keys = [layer.keys[i].index_select(1, index).cpu() for layer in cache.layers]
-        state.values = [layer.values[i].index_select(1, index).cpu() for layer in cache.layers]
-        state.ids = [int(row_ids[p]) for p in real] + gen[:-1]
+    def _keep(self, state: DialogueState, real: list[int], gen: list[int], keys, values) -> str:
+        state.ids = real + gen[:-1]
+        state.keys, state.values = keys, values
         state.pending = gen[-1:]
         self.stats.generated += len(gen)
         text = [t for t in gen if t not in self.stop_ids]

@@ -79,6 +79,9 @@ class Outcome:
     errors: dict[str, int] = field(
         default_factory=dict
     )  # per error type: turns (or 1 for incomplete)
+    # TL-Training's view of the final turn (asktoact.rl.reward): IRM reward and error category.
+    irm: float = -2.0
+    irm_category: str = "unparsable"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,33 +98,47 @@ def score_solution(
     )
 
 
-_COLUMNS = ("intents", "clarified", "rounds", "valid", "tss", "prs")
+_COLUMNS = ("intents", "clarified", "rounds", "valid", "tss", "prs", "irm")
+# RoTBench/TL-Training's summary-turn scores from the IRM category: the tool is right (TS), the
+# tool and its parameter names are right (PI), the call is exact (CF).
+_TOOL_WRONG = {"unparsable", "tool_hallucination", "wrong_tool"}
+_SCORES = {
+    "TS": lambda c: c not in _TOOL_WRONG,
+    "PI": lambda c: c in ("exact", "wrong_values"),
+    "CF": lambda c: c == "exact",
+}
 
 
 def _columns(outcomes: list[Outcome]) -> np.ndarray:
-    """(N, 6 + error types) per-episode numbers every metric is a function of."""
+    """(N, columns) per-episode numbers every metric is a function of."""
     rows = [
-        [*(float(getattr(o, c)) for c in _COLUMNS), *(o.errors.get(k, 0) for k in ERROR_TYPES)]
+        [
+            *(float(getattr(o, c)) for c in _COLUMNS),
+            *(float(score(o.irm_category)) for score in _SCORES.values()),
+            *(o.errors.get(k, 0) for k in ERROR_TYPES),
+        ]
         for o in outcomes
     ]
-    return np.asarray(rows, dtype=np.float64).reshape(
-        len(outcomes), len(_COLUMNS) + len(ERROR_TYPES)
-    )
+    width = len(_COLUMNS) + len(_SCORES) + len(ERROR_TYPES)
+    return np.asarray(rows, dtype=np.float64).reshape(len(outcomes), width)
 
 
 def _metrics(sums: np.ndarray, n: int) -> dict[str, np.ndarray]:
     """The F.3 metrics from column sums (last axis); works for one sample or a batch of them."""
-    u, c, t, valid, tss, prs = (sums[..., k] for k in range(len(_COLUMNS)))
+    u, c, t, valid, tss, prs, irm = (sums[..., k] for k in range(len(_COLUMNS)))
     with np.errstate(divide="ignore", invalid="ignore"):
         icr = np.where(u > 0, c / np.where(u > 0, u, 1), 1.0)
         ce = np.where(t > 0, c / np.where(t > 0, t, 1), 0.0)
         cps = np.where(icr + ce > 0, 2 * icr * ce / np.where(icr + ce > 0, icr + ce, 1), 0.0)
     out = {"ICR": icr, "CE": ce, "CPS": cps, "IR": t / n, "SCR": valid / n, "TSS": tss / n}
     out["PRS"] = prs / n
+    out["IRM"] = irm / n
+    for k, name in enumerate(_SCORES):
+        out[name] = sums[..., len(_COLUMNS) + k] / n
     # Table 6: question-level errors as shares of clarification turns, incomplete per query.
     turns = np.maximum(t, 1)
     for k, kind in enumerate(ERROR_TYPES):
-        total = sums[..., len(_COLUMNS) + k]
+        total = sums[..., len(_COLUMNS) + len(_SCORES) + k]
         out[f"err_{kind}"] = total / n if kind == "incomplete" else total / turns
     return out
 

@@ -8,9 +8,9 @@ of unspecified intents and of tool calls, simulator fallbacks and LLM usage) and
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,13 @@ from asktoact import tracking
 from asktoact.data.build import ensure_dataset
 from asktoact.eval.episode import Episode, run_episodes
 from asktoact.eval.metrics import Outcome, aggregate, bootstrap_intervals, breakdown
-from asktoact.io import resolve_dataset_dir, write_json
+from asktoact.io import (
+    read_jsonl_log,
+    resolve_dataset_dir,
+    rewrite_jsonl_log,
+    write_csv,
+    write_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +44,31 @@ def load_rows(cfg: DictConfig, run_dir: Path) -> list[dict[str, Any]]:
     return rows.select(range(min(limit, len(rows)))).to_list() if limit else rows.to_list()
 
 
-def _done(path: Path, resume: bool) -> dict[str, dict[str, Any]]:
-    if not (resume and path.exists()):
+def _done(path: Path, resume: bool) -> tuple[dict[str, dict[str, Any]], int]:
+    """Episodes a killed run finished, and how many truncated lines were dropped (redone)."""
+    if not resume:
         path.unlink(missing_ok=True)
-        return {}
-    return {t["id"]: t for t in map(json.loads, path.read_text().splitlines())}
+        return {}, 0
+    entries, broken = read_jsonl_log(path)
+    if broken:
+        log.warning("%s: %d truncated line(s) dropped; those episodes run again", path, broken)
+        rewrite_jsonl_log(path, entries)
+    return {t["id"]: t for t in entries}, broken
+
+
+def _in_row_order(path: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The finished transcripts in dataset order, rewritten so: a resumed run's file equals an
+    uninterrupted one's, whatever order the episodes finished in."""
+    order = {r["id"]: i for i, r in enumerate(rows)}
+    entries, _ = read_jsonl_log(path)
+    stale = [t["id"] for t in entries if t["id"] not in order]
+    if stale:
+        log.warning(
+            "%s: %d transcript(s) of queries not in this evaluation left out", path, len(stale)
+        )
+    transcripts = sorted((t for t in entries if t["id"] in order), key=lambda t: order[t["id"]])
+    rewrite_jsonl_log(path, transcripts)
+    return transcripts
 
 
 def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
@@ -50,7 +76,7 @@ def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     rows = load_rows(cfg, run_dir)
     tpath = run_dir / "transcripts.jsonl"
-    done = _done(tpath, cfg.resume)
+    done, truncated = _done(tpath, cfg.resume)
     simulator = instantiate(cfg.simulator)
     agent = instantiate(cfg.agent)
     judge = instantiate(cfg.judge)  # None: the simulator's rule decides
@@ -72,7 +98,7 @@ def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         for client in clients.values():
             if client is not None:
                 client.close()
-    transcripts = [json.loads(x) for x in tpath.read_text().splitlines()]
+    transcripts = _in_row_order(tpath, rows)
     outcomes = [Outcome(**t["outcome"]) for t in transcripts]
     result = {
         "agent": cfg.agent.name,
@@ -84,9 +110,12 @@ def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         "intervals": bootstrap_intervals(outcomes, seed=cfg.seed),
         "by_intents": breakdown(outcomes, "intents"),
         "by_calls": breakdown(outcomes, "n_calls"),
+        # TL-Training's reward distribution of the final turns: episodes per IRM category.
+        "irm_categories": dict(Counter(o.irm_category for o in outcomes)),
         "simulator_fallbacks": getattr(simulator, "fallbacks", 0),
         "judge": "litellm" if judge else "rules",
         "judge_failures": getattr(judge, "failures", 0),
+        "resumed": {"episodes_done_before": len(done), "truncated_lines_redone": truncated},
     }
     for name, client in clients.items():
         if client is not None:
@@ -99,14 +128,10 @@ def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
 
 
 def write_breakdown_csv(path: Path, result: dict[str, Any]) -> None:
-    fields = ["dimension", "value", *result["metrics"]]
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields)
-        w.writeheader()
-        w.writerow({"dimension": "all", "value": "", **result["metrics"]})
-        for dim in ("by_intents", "by_calls"):
-            for value, m in result[dim].items():
-                w.writerow({"dimension": dim, "value": value, **m})
+    rows = [{"dimension": "all", "value": "", **result["metrics"]}]
+    for dim in ("by_intents", "by_calls"):
+        rows += [{"dimension": dim, "value": value, **m} for value, m in result[dim].items()]
+    write_csv(path, ["dimension", "value", *result["metrics"]], rows)
 
 
 def log_run(

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from asktoact.config import compose
 from asktoact.config.hashing import config_hash, resolved
-from asktoact.io import resolve_dataset_dir, write_json, write_text
+from asktoact.io import atomic_dir, resolve_dataset_dir, write_json, write_text
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ LABELS = (
     "adapter_name",
     "masking_name",
     "ratio",
+    "irm",
     "eval_set",
     "seed",
 )
@@ -55,11 +56,25 @@ def train_overrides(cfg: DictConfig, data: Path) -> list[str]:
         *cfg.train_overrides,
         *cfg.adapter_overrides.get(cfg.adapter_name, []),
     ]
+    over += list(cfg.train_extra)
     if cfg.lr is not None:
         over.append(f"adapter.lr={cfg.lr}")
     if cfg.lora_r is not None:
         over += [f"adapter.peft.r={cfg.lora_r}", f"adapter.peft.lora_alpha={2 * cfg.lora_r}"]
     return over + _tracking(cfg, over)
+
+
+def rl_overrides(cfg: DictConfig, sft: str, data: Path) -> list[str]:
+    """The RL step (TL-Training's IRM + KL, ``asktoact-rl``) on the trained model ``sft``."""
+    system_role = compose("train", [f"model={cfg.model_name}"]).model.system_role
+    return [
+        f"sft.path={sft}",
+        f"sft.system_role={system_role}",
+        f"data.path={data}",
+        f"seed={cfg.seed}",
+        f"cache_dir={cfg.cache_dir}",
+        *cfg.rl_overrides,
+    ]
 
 
 def eval_overrides(cfg: DictConfig, model_path: str | None, data: Path) -> list[str]:
@@ -138,6 +153,21 @@ def model(cfg: DictConfig, data: Path) -> tuple[str, dict[str, Any]]:
     return summary["outputs"]["merged"], summary
 
 
+def rl_model(cfg: DictConfig, sft: str, data: Path) -> tuple[str, dict[str, Any]]:
+    """The SFT model after the RL stage (stored and reused like trained models)."""
+    from asktoact.rl.run import run_rl
+
+    rcfg = compose("rl", rl_overrides(cfg, sft, data))
+    identity = resolved(rcfg, (*_WHERE, "sft.path", "data.path"))
+    identity |= {"sft": Path(sft).parent.name, "dataset": data.name}
+    root = Path(cfg.model_root) / cfg.scale_name
+    out = _store(root, f"{Path(sft).parent.name}-irm", rcfg, identity)
+    if not (out / "rl_summary.json").exists():
+        run_rl(rcfg, out)
+    summary = json.loads((out / "rl_summary.json").read_text())
+    return summary["outputs"]["merged"], summary
+
+
 def base_model(cfg: DictConfig, root: Path) -> str:
     """The untrained model: a real model's hub id or path, or the tiny model's random init."""
     from asktoact.train.models import model_source
@@ -146,13 +176,14 @@ def base_model(cfg: DictConfig, root: Path) -> str:
     if not mcfg.model.tiny:
         return model_source(mcfg.model, cfg.cache_dir)
     identity = resolved(mcfg.model) | {"seed": cfg.seed}
-    out = _store(root, f"{cfg.model_name}-base-s{cfg.seed}", mcfg, identity)
+    out = _store(root, f"{cfg.model_name}-base-s{cfg.seed}", mcfg, identity) / "model"
     if not (out / "model.safetensors").exists():
         from asktoact.train.models import load_model, load_tokenizer
 
         tok = load_tokenizer(mcfg.model, cfg.cache_dir)
-        load_model(mcfg.model, tok, cfg.seed).save_pretrained(out)
-        tok.save_pretrained(out)
+        with atomic_dir(out) as tmp:
+            load_model(mcfg.model, tok, cfg.seed).save_pretrained(tmp)
+            tok.save_pretrained(tmp)
     return str(out)
 
 
@@ -181,6 +212,10 @@ def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     data = dataset(cfg)
     eval_data = dataset(cfg, ood=True) if cfg.eval_set == "ood" else data
     path, summary = (None, {}) if cfg.agent_model else model(cfg, data)
+    if cfg.irm:
+        if cfg.adapter_name == "none" or cfg.agent_model:
+            raise ValueError("irm=true needs a trained model (adapter_name lora|dora|full)")
+        path, summary["rl"] = rl_model(cfg, path, data)
     result = evaluation(cfg, path, eval_data)
     labels = {k: cfg[k] for k in LABELS} | {"scale": cfg.scale_name}
     labels["agent_model"] = cfg.agent_model
@@ -192,7 +227,7 @@ def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     out = {
         "labels": labels,
         **result,
-        "training": {k: summary.get(k) for k in ("global_step", "metrics", "encoding")},
+        "training": {k: summary.get(k) for k in ("global_step", "metrics", "encoding", "rl")},
     }
     write_json(run_dir / "metrics.json", out)
     return out

@@ -29,6 +29,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from asktoact.llm.cache import ResponseCache
+from asktoact.llm.repair import repair_message
 
 Validator = Callable[[Any], Any]
 OFFLINE_PREFIX = "asktoact/"  # model ids answered by the offline provider (asktoact.llm.offline)
@@ -91,12 +92,6 @@ def extract_json(text: str) -> Any:
     return value
 
 
-REPAIR_PROMPT = (
-    "Your last reply could not be used: {error}. Send the whole answer again as one JSON value "
-    "that fixes this, with nothing before or after it."
-)
-
-
 @dataclass
 class LLMClient:
     """litellm-backed client. ``mock_response`` (litellm's) makes it run with no network; model
@@ -117,8 +112,10 @@ class LLMClient:
     json_mode: bool = True
     mock_response: str | None = None
     mock_delay: float | None = None  # seconds litellm waits before a mocked reply (benchmarks)
-    # Offline provider only: {"rate": 0.2, "seed": 0, "kinds": [...]} (asktoact.llm.offline).
-    faults: dict[str, Any] | None = None
+    # Offline provider only (asktoact.llm.offline): a seeded share of calls fails like a provider.
+    fault_rate: float = 0.0
+    fault_seed: int = 0
+    fault_kinds: list[str] | None = None  # None: every kind
     stats: LLMStats = field(default_factory=LLMStats)
 
     def __post_init__(self) -> None:
@@ -174,7 +171,12 @@ class LLMClient:
                 kwargs["metadata"] = {
                     "asktoact_task": task,
                     "asktoact_attempt": attempt,
-                    "asktoact_faults": self.faults,
+                    "asktoact_faults": {
+                        "rate": self.fault_rate,
+                        "seed": self.fault_seed,
+                        "kinds": self.fault_kinds,
+                    },
+                    "asktoact_json": json_mode,
                 }
             return await litellm.acompletion(**kwargs)
 
@@ -245,7 +247,7 @@ class LLMClient:
                     self.stats.repairs += 1
                     messages = messages + [
                         {"role": "assistant", "content": text},
-                        {"role": "user", "content": REPAIR_PROMPT.format(error=error)},
+                        repair_message(error),
                     ]
             self.stats.failures += 1
             rounds = "one repair" if self.max_repairs == 1 else f"{self.max_repairs} repairs"

@@ -8,10 +8,11 @@ and no network, in tests, benchmarks and ``llm=offline`` runs. A task with no re
 payload its responder cannot handle, gets an ``{"error": ...}`` reply, which the caller's
 validator rejects like any bad model output. Adding an LLM stage touches only that stage.
 
-**Fault mode** (reliability tests): a client with ``faults={"rate": r, "seed": s, "kinds": [...]}``
-makes a share ``r`` of calls fail the way real providers do — ``rate_limit`` (429), ``server``
-(500), ``timeout``, or ``invalid_json`` (a reply that is not JSON). Whether a call fails depends
-only on the seed, the request and the attempt number, so retries can succeed and reruns repeat.
+**Fault mode** (reliability tests): a client with ``fault_rate=r`` (``fault_seed``,
+``fault_kinds``) makes a share ``r`` of calls fail the way real providers do — ``rate_limit`` (429), ``server``
+(500), ``timeout``, or ``invalid_json`` (a reply that is not JSON; an empty reply to a free-text
+request). Whether a call fails depends only on the seed, the request and the attempt number, so
+retries can succeed and reruns repeat.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def fault_for(messages: list[dict[str, str]], attempt: int, faults: dict | None)
     kinds = list(faults.get("kinds") or FAULT_KINDS)
     unknown = set(kinds) - set(FAULT_KINDS)
     if unknown:
-        raise ValueError(f"faults.kinds has unknown kinds {sorted(unknown)}; use {FAULT_KINDS}")
+        raise ValueError(f"fault_kinds has unknown kinds {sorted(unknown)}; use {FAULT_KINDS}")
     return kinds[int.from_bytes(digest[8:12], "big") % len(kinds)]
 
 
@@ -62,8 +63,8 @@ class OfflineRulesLLM(CustomLLM):
         )
         if fault in ("rate_limit", "server", "timeout"):
             _raise(fault, model)
-        if fault == "invalid_json":
-            content = INVALID_JSON_REPLY
+        if fault == "invalid_json":  # the malformed reply of its kind: unparsable, or empty
+            content = INVALID_JSON_REPLY if meta.get("asktoact_json", True) else ""
         else:
             content = respond(messages, str(meta.get("asktoact_task", "")))
         return litellm.ModelResponse(

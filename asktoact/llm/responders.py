@@ -12,6 +12,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from asktoact.llm.repair import without_repairs
+
 Responder = Callable[[list[dict[str, str]], random.Random], Any]
 _RESPONDERS: dict[str, Responder] = {}
 
@@ -29,12 +31,14 @@ def json_payload(messages: list[dict[str, str]]) -> dict[str, Any]:
 
 
 def respond(messages: list[dict[str, str]], task: str) -> str:
-    """The reply for one request; seeded by the request text, so identical requests agree."""
+    """The reply for one request; seeded by the request text (repair rounds left out), so
+    identical requests agree and a repaired request gets the answer the original would have."""
     fn = _RESPONDERS.get(task)
     if fn is None:
         known = ", ".join(sorted(_RESPONDERS)) or "none registered"
         reply: Any = {"error": f"no offline responder for task {task!r} (known: {known})"}
     else:
+        messages = without_repairs(messages)
         rng = random.Random(json.dumps(messages, sort_keys=True))
         try:
             reply = fn(messages, rng)

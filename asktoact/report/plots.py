@@ -15,8 +15,11 @@ from asktoact.report.tables import load_spec  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:
+    from asktoact.io import atomic_path
+
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
     return path
 

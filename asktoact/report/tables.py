@@ -78,6 +78,7 @@ def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> lis
             "kind": _kind(labels),
             "N": run["metrics"].get("N", 0),
             "outcomes": [Outcome(**o) for o in run.get("outcomes", [])],
+            "distribution": run.get(spec.get("distribution") or "", {}),
         }
         for metric in spec["metrics"]:
             low, high = run.get("intervals", {}).get(metric, (None, None))
@@ -156,7 +157,19 @@ def to_markdown(title: str, rows, diffs, spec: dict[str, Any]) -> str:
         lines += ["", "## Differences", "", DIFF_LEGEND, ""]
         body = [[d["comparison"], str(d["N"])] + [_diff_cell(d, m) for m in metrics] for d in diffs]
         lines += _md_table(["comparison", "N", *metrics], body, left=1)
+    if spec.get("distribution"):
+        lines += ["", f"## Distribution: {spec['distribution']} (% of queries)", ""]
+        lines += _distribution(rows)
     return "\n".join(lines) + "\n"
+
+
+def _distribution(rows: list[dict[str, Any]]) -> list[str]:
+    keys = sorted({k for r in rows for k in r["distribution"]})
+    body = []
+    for r in rows:
+        total = sum(r["distribution"].values()) or 1
+        body.append([r["row"]] + [f"{100 * r['distribution'].get(k, 0) / total:.1f}" for k in keys])
+    return _md_table(["row", *keys], body, left=1)
 
 
 LEGEND = (

@@ -5,15 +5,18 @@ micro-batches) up front, so every micro-batch carries the total loss weight of i
 the module divides by it and the loss is normalised over the accumulated (and distributed) batch,
 not per micro-batch. Length grouping sorts examples of similar length into the same micro-batch
 (within shuffled mega-chunks), which cuts padding on variable-length dialogues.
+
+The training loader resumes mid-epoch: its state, saved in every checkpoint, is the epoch and the
+number of micro-batches already trained on, and a restored loader skips exactly those, so a
+killed run goes on with the batches an uninterrupted run would have seen next.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytorch_lightning as pl
@@ -22,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
 from asktoact.constants import IGNORE_INDEX
-from asktoact.io import resolve_dataset_dir
+from asktoact.io import resolve_dataset_dir, write_jsonl
 from asktoact.train.encode import EncodeError, encode, tool_names_of
 from asktoact.train.masking import Masking
 
@@ -90,9 +93,17 @@ class WindowBatchSampler(Sampler):
         self.shuffle, self.group, self.seed = shuffle, group_by_length, seed
         self.mega = micro_batch_size * accumulate * world_size * mega_factor
         self.epoch = 0
+        self._skip: tuple[int, int] | None = None  # (epoch, micro-batches) to skip once
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    def resume_at(self, epoch: int, consumed: int) -> None:
+        """Go on after ``consumed`` micro-batches of ``epoch`` (the next epoch when it was done)."""
+        if consumed >= len(self):
+            self.epoch, self._skip = epoch + 1, None
+        else:
+            self.epoch, self._skip = epoch, (epoch, consumed)
 
     def _micro_batches(self) -> list[list[int]]:
         order = list(range(len(self.lengths)))
@@ -119,10 +130,15 @@ class WindowBatchSampler(Sampler):
         return wins
 
     def __iter__(self) -> Iterator[list[tuple[int, float]]]:
+        skip = self._skip[1] if self._skip and self._skip[0] == self.epoch else 0
+        self._skip = None
+        n = 0
         for win in self.windows():
             total = float(sum(self.weights[i] for b in win for i in b))
             for b in win[self.rank :: self.world]:
-                yield [(i, total) for i in b]
+                n += 1
+                if n > skip:
+                    yield [(i, total) for i in b]
 
     def __len__(self) -> int:
         return sum(len(w[self.rank :: self.world]) for w in self.windows())
@@ -146,6 +162,27 @@ def collate(items: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]
     if ww is not None:
         batch["window_weight"] = torch.tensor(ww, dtype=torch.float32)
     return batch
+
+
+class ResumableLoader(DataLoader):
+    """A DataLoader whose state Lightning saves in checkpoints (``state_dict``) and restores
+    (``load_state_dict``) before iterating: the epoch and the micro-batches trained on so far."""
+
+    def __init__(self, *args, consumed: Callable[[], int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.consumed = consumed
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.batch_sampler.epoch, "consumed": self.consumed()}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.batch_sampler.resume_at(state["epoch"], state["consumed"])
+
+
+def _trained_batches(trainer) -> int:
+    """Micro-batches of the current epoch already trained on (read when a checkpoint is saved,
+    after the batch that ends an optimizer step)."""
+    return trainer.fit_loop.epoch_loop.batch_progress.current.processed
 
 
 class DialogueDataModule(pl.LightningDataModule):
@@ -214,8 +251,7 @@ class DialogueDataModule(pl.LightningDataModule):
         if refused:
             log.warning("%d examples cannot be trained on (see %s)", len(refused), self.reject_file)
         if self.reject_file:
-            with open(self.reject_file, "w", encoding="utf-8") as fh:
-                fh.writelines(json.dumps(r) + "\n" for r in refused)
+            write_jsonl(self.reject_file, refused)
         if not self.train_rows:
             raise EncodeError(
                 f"no trainable example in {self.path} (masking {self.masking.name!r})"
@@ -240,9 +276,18 @@ class DialogueDataModule(pl.LightningDataModule):
         pad = functools.partial(
             collate, pad_id=self.tokenizer.pad_token_id
         )  # picklable for workers
-        return DataLoader(
-            EncodedDataset(rows), batch_sampler=sampler, num_workers=self.workers, collate_fn=pad
-        )
+        kwargs = {
+            "batch_sampler": sampler,
+            "num_workers": self.workers,
+            "collate_fn": pad,
+            # Its own generator: iterating a loader then draws no number from the global one,
+            # which dropout uses (checkpoints restore it, see ClarifyLM.on_load_checkpoint).
+            "generator": torch.Generator().manual_seed(self.seed),
+        }
+        if shuffle and trainer is not None:
+            consumed = functools.partial(_trained_batches, trainer)
+            return ResumableLoader(EncodedDataset(rows), consumed=consumed, **kwargs)
+        return DataLoader(EncodedDataset(rows), **kwargs)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_rows, shuffle=True)

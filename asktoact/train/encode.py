@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asktoact.constants import EOE, IGNORE_INDEX, SOE
+from asktoact.train.feedback import error_category
 from asktoact.train.keytokens import key_ranges
 from asktoact.train.masking import Masking
 
 _ERROR = re.compile(re.escape(SOE) + r" ?(.*?) ?" + re.escape(EOE), re.S)
-_TOOL_ERROR = re.compile(r'^\s*(error|exception|traceback)\b|"error"\s*:', re.I)
 
 
 class EncodeError(ValueError):
@@ -56,10 +56,10 @@ class Turn:
 
 
 def _erroneous_turns(messages: list[dict[str, str]]) -> set[int]:
-    """Assistant turns holding an injected error, or followed by tool feedback reporting one."""
-    bad = {i for i, m in enumerate(messages) if m["role"] == "assistant" and SOE in m["content"]}
+    """Assistant turns whose tool call the following tool feedback reports as failed (MAE)."""
+    bad = set()
     for i, m in enumerate(messages[1:], start=1):
-        if m["role"] in ("tool", "function") and _TOOL_ERROR.search(m["content"]):
+        if m["role"] in ("tool", "function") and error_category(m["content"]):
             prev = max((j for j in range(i) if messages[j]["role"] == "assistant"), default=None)
             if prev is not None:
                 bad.add(prev)
@@ -110,9 +110,8 @@ def encode(
     if masking.pkt:
         for t, (content, _) in zip(turns, cleaned, strict=True):
             if t.role == "assistant":
-                t.keys = [
-                    (t.start + a, t.start + b) for a, b in key_ranges(content, tool_names or [])
-                ]
+                ranges = key_ranges(content, tool_names or [], masking.pkt_keys)
+                t.keys = [(t.start + a, t.start + b) for a, b in ranges]
     enc = tokenizer(rendered, add_special_tokens=False, return_offsets_mapping=True)
     ids, offsets = enc["input_ids"], enc["offset_mapping"]
     labels, weights, turn_of = _label(ids, offsets, turns, masking)
@@ -146,8 +145,10 @@ def _label(ids, offsets, turns: list[Turn], masking: Masking):
         for k, t in assistant:
             if s < t.stop and t.start < e:  # the token overlaps this turn's content or end-of-turn
                 turn_of[pos] = k
+                # MAE masks a turn its tool feedback reports as failed, whole; both MAE and
+                # selective masking mask an injected <SOE>…<EOE> error but keep its correction.
                 masked = (masking.errors == "turn" and t.erroneous) or (
-                    masking.errors == "span" and _overlaps(s, e, t.errors)
+                    masking.errors in ("span", "turn") and _overlaps(s, e, t.errors)
                 )
                 if not masked:
                     labels[pos], weights[pos] = ids[pos], 1.0

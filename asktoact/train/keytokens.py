@@ -1,39 +1,54 @@
-"""Key characters of an assistant turn for PKT (TL-Training §3.2), defined for our format.
+"""Key characters of an assistant turn for PKT (TL-Training §2, §3.2); the encoder turns them into
+key tokens (the tokens covering them).
 
-Key tokens are the tokens covering these characters:
+TL-Training's finding: a model that picks the wrong tool usually picks one whose name shares a
+prefix with the right one, and correcting the first wrong token fixes the call. So the key tokens
+are where the *tool* is chosen (``masking.pkt_keys: tool``, the default), in each call of a
+``[SUMMARY]`` solution:
 
-* **API names where they diverge**: in the solution JSON of a ``[SUMMARY]``, for each
-  ``"task": "<api>"`` the character at which the name first differs from every other candidate
-  tool name (the longest common prefix with any other candidate, plus one). Tokens before it are
-  shared with a wrong tool and decide nothing; the diverging token is the choice of tool.
-* **Parameter values**: every ``"value": <v>`` of the solution JSON (string contents without the
-  quotes, numbers, booleans, lists as written).
+* the first token of the tool's name;
+* for every other candidate tool that shares a prefix with it, the token where the name departs
+  from that candidate (the character right after their longest common prefix).
 
-Returned ranges are relative to the turn's content. A summary whose JSON cannot be parsed yields
-no key ranges rather than an error: the turn is then trained with uniform weights.
+Worked example: candidates ``book_table``, ``book_taxi``, ``get_weather``; the call uses
+``book_table``. Its first token is key; ``book_taxi`` shares ``book_ta``, so the token holding the
+``b`` of ``…ble`` is key; ``get_weather`` shares no prefix and adds nothing. Two key tokens at most,
+whatever the arguments.
+
+``tool_and_values`` keeps this project's earlier definition as an option: the one character where
+the name departs from the candidate it shares the longest prefix with, plus every argument value
+(string contents, numbers, booleans, lists). It enlarges |K| and so lowers each key token's weight.
+
+Ranges are relative to the turn's content. A summary whose JSON cannot be parsed yields none: the
+turn then keeps uniform weights.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from asktoact.constants import TAG_SUMMARY
 
-
-def _divergence(name: str, others: list[str]) -> int:
-    def common(a: str, b: str) -> int:
-        n = 0
-        while n < min(len(a), len(b)) and a[n] == b[n]:
-            n += 1
-        return n
-
-    longest = max((common(name, o) for o in others if o != name), default=0)
-    return min(longest, len(name) - 1)
+KEY_DEFINITIONS = ("tool", "tool_and_values")
 
 
-def key_ranges(content: str, tool_names: list[str]) -> list[tuple[int, int]]:
-    ranges: list[tuple[int, int]] = []
-    pos = content.find(TAG_SUMMARY)
+def common_prefix(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def divergences(name: str, candidates: list[str]) -> list[int]:
+    """Offsets in ``name`` where it departs from each candidate sharing a prefix with it."""
+    points = {common_prefix(name, other) for other in candidates if other != name}
+    return sorted(p for p in points if 0 < p < len(name))
+
+
+def solutions(content: str) -> list[tuple[int, int, list]]:
+    """(start, end, calls) of every parsable ``[SUMMARY]`` solution in the turn."""
+    found, pos = [], content.find(TAG_SUMMARY)
     while pos >= 0:
         start = content.find("[", pos + len(TAG_SUMMARY))
         if start < 0:
@@ -43,31 +58,50 @@ def key_ranges(content: str, tool_names: list[str]) -> list[tuple[int, int]]:
         except json.JSONDecodeError:
             pos = content.find(TAG_SUMMARY, start)
             continue
-        ranges += _ranges_in_solution(content, start, start + length, calls, tool_names)
+        found.append((start, start + length, calls if isinstance(calls, list) else []))
         pos = content.find(TAG_SUMMARY, start + length)
-    return ranges
+    return found
 
 
-def _ranges_in_solution(content, start, end, calls, tool_names) -> list[tuple[int, int]]:
-    out, cursor = [], start
-    for call in calls if isinstance(calls, list) else []:
-        if not isinstance(call, dict) or "task" not in call:
-            continue
-        needle = '"task": ' + json.dumps(call["task"], ensure_ascii=False)
-        at = content.find(needle, cursor, end)
-        if at < 0:
-            continue
-        name_at = at + len('"task": "')
-        d = _divergence(str(call["task"]), tool_names)
-        out.append((name_at + d, name_at + d + 1))
-        cursor = at + len(needle)
-        for arg in call.get("arguments", []):
-            text = json.dumps(arg.get("value"), ensure_ascii=False)
-            at = content.find('"value": ' + text, cursor, end)
-            if at < 0:
+def key_ranges(content: str, tool_names: list[str], keys: str = "tool") -> list[tuple[int, int]]:
+    if keys not in KEY_DEFINITIONS:
+        raise ValueError(f"masking.pkt_keys must be one of {KEY_DEFINITIONS}, got {keys!r}")
+    out: list[tuple[int, int]] = []
+    for start, end, calls in solutions(content):
+        cursor = start
+        for call in calls:
+            if not isinstance(call, dict) or not isinstance(call.get("task"), str):
                 continue
-            v0 = at + len('"value": ')
-            quoted = text.startswith('"')
-            out.append((v0 + quoted, v0 + len(text) - quoted))
-            cursor = v0 + len(text)
+            name = call["task"]
+            at = re.compile(r'"task"\s*:\s*' + re.escape(json.dumps(name, ensure_ascii=False)))
+            hit = at.search(content, cursor, end)
+            if hit is None:
+                continue
+            name_at = hit.end() - len(name) - 1  # the name's first character, inside the quotes
+            cursor = hit.end()
+            if keys == "tool":
+                offsets = [0, *divergences(name, tool_names)]
+            else:  # the one point past the longest prefix shared with another candidate
+                longest = max((common_prefix(name, o) for o in tool_names if o != name), default=0)
+                offsets = [min(longest, len(name) - 1)]
+            out += [(name_at + o, name_at + o + 1) for o in offsets]
+            if keys == "tool_and_values":
+                spans, cursor = _value_spans(content, call, cursor, end)
+                out += spans
     return [(a, b) for a, b in out if b > a]
+
+
+def _value_spans(content: str, call: dict, cursor: int, end: int):
+    out = []
+    for arg in call.get("arguments", []):
+        if not isinstance(arg, dict):
+            continue
+        text = json.dumps(arg.get("value"), ensure_ascii=False, separators=(",", ":"))
+        hit = re.compile(r'"value"\s*:\s*' + re.escape(text)).search(content, cursor, end)
+        if hit is None:
+            continue
+        v0 = hit.end() - len(text)
+        quoted = text.startswith('"')
+        out.append((v0 + quoted, v0 + len(text) - quoted))
+        cursor = hit.end()
+    return out, cursor

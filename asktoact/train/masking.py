@@ -1,18 +1,24 @@
 """Masking schemes: which assistant tokens take loss, and with what weight (docs/architecture.md).
 
-A scheme is three choices: what happens to injected errors (``errors``), whether key tokens are
-up-weighted (``pkt``), and whether the ``<SOE>``/``<EOE>`` markers stay in the input.
+A scheme is four choices: what happens to errors (``errors``), whether key tokens are up-weighted
+(``pkt``) and which tokens are key (``pkt_keys``, :mod:`asktoact.train.keytokens`), and whether the
+``<SOE>``/``<EOE>`` markers stay in the input.
 
 =============  ========  =====  ==========================================================
 scheme         errors    pkt    meaning
 =============  ========  =====  ==========================================================
 standard       train     no     every assistant token, injected errors too ("w/o self-correction")
 selective      span      no     AskToAct: error text stays as context, takes no loss
-mae            turn      no     TL-Training: a whole erroneous assistant turn takes no loss
-pkt            train     yes    TL-Training: key tokens weigh clip(|NK|/|K|, 1, w_max)
+mae            turn      no     TL-Training MAE: a turn whose tool feedback reports an error
+                                (:mod:`asktoact.train.feedback`) takes no loss; an injected
+                                ``<SOE>…<EOE>`` error takes none either, but the correction
+                                that follows it in the same turn is trained
+pkt            train     yes    TL-Training PKT: key tokens weigh clip(|NK|/|K|, 1, w_max)
 selective_pkt  span      yes
 mae_pkt        turn      yes
 =============  ========  =====  ==========================================================
+
+On AskToAct dialogues, which have no tool feedback, ``mae`` and ``selective`` mask the same tokens.
 """
 
 from __future__ import annotations
@@ -32,3 +38,4 @@ class Masking:
     pkt: bool = False
     w_max: float = 9.0
     keep_markers: bool = False
+    pkt_keys: str = "tool"  # which tokens PKT up-weights: keytokens.KEY_DEFINITIONS

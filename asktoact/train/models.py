@@ -73,12 +73,17 @@ def load_model(model_cfg, tokenizer, seed: int = 0, cache_dir: str = ".cache/ask
 
 
 def apply_adapter(model, adapter_cfg):
-    """peft's LoRA/DoRA from ``adapter.peft`` (a ``peft.LoraConfig`` node); ``full`` has none."""
+    """peft's LoRA/DoRA from ``adapter.peft`` (a ``peft.LoraConfig`` node), on the top
+    ``adapter.top_layers`` layers when set; ``full`` has none."""
     if adapter_cfg.peft is None:
         return model
     from peft import get_peft_model
 
-    return get_peft_model(model, instantiate(adapter_cfg.peft, _convert_="all"))
+    extra = {}
+    if adapter_cfg.top_layers:
+        n = model.config.num_hidden_layers
+        extra["layers_to_transform"] = list(range(max(n - adapter_cfg.top_layers, 0), n))
+    return get_peft_model(model, instantiate(adapter_cfg.peft, _convert_="all", **extra))
 
 
 def parameter_counts(model) -> dict[str, Any]:
@@ -97,16 +102,20 @@ def save_outputs(model, tokenizer, out_dir) -> dict[str, str]:
 
     from peft import PeftModel
 
+    from asktoact.io import atomic_dir
+
     out = Path(out_dir)
     paths = {}
     if isinstance(model, PeftModel):
-        model.save_pretrained(str(out / "adapter"))
-        tokenizer.save_pretrained(str(out / "adapter"))
+        with atomic_dir(out / "adapter") as tmp:
+            model.save_pretrained(str(tmp))
+            tokenizer.save_pretrained(str(tmp))
         paths["adapter"] = str(out / "adapter")
         merged = model.merge_and_unload()
     else:
         merged = model
-    merged.save_pretrained(str(out / "merged"))
-    tokenizer.save_pretrained(str(out / "merged"))
+    with atomic_dir(out / "merged") as tmp:
+        merged.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
     paths["merged"] = str(out / "merged")
     return paths

@@ -9,6 +9,7 @@ accumulation and DDP's gradient averaging divide out again) → the optimizer se
 from __future__ import annotations
 
 import math
+import random
 import time
 from typing import Any
 
@@ -43,6 +44,8 @@ class ClarifyLM(pl.LightningModule):
         self.strict_loading = not trainable_only_checkpoints
         self._val = [0.0, 0.0]
         self._tick: float | None = None
+        self._rng: dict[str, Any] | None = None  # from a checkpoint, restored before a step
+        self.restored_metrics: dict[str, float] = {}  # last logged values of a checkpoint
         self.save_hyperparameters(ignore=["model"])
 
     def on_fit_start(self) -> None:
@@ -107,11 +110,27 @@ class ClarifyLM(pl.LightningModule):
         }
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # The random state after this step (dropout draws from it): a resumed run restores it
+        # before its first step and goes on with the numbers an uninterrupted run would draw.
+        checkpoint["rng"] = {"torch": torch.get_rng_state(), "python": random.getstate()}
+        # The last logged values, for the summary of a run resumed with no step left to take.
+        checkpoint["logged"] = {k: float(v) for k, v in self.trainer.callback_metrics.items()}
         if self.trainable_only:
             keep = {f"model.{n}" for n, p in self.model.named_parameters() if p.requires_grad}
             checkpoint["state_dict"] = {
                 k: v for k, v in checkpoint["state_dict"].items() if k in keep
             }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._rng = checkpoint.get("rng")
+        self.restored_metrics = checkpoint.get("logged", {})
+
+    def on_train_batch_start(self, batch, batch_idx) -> None:
+        # Restored here, not on loading: setting up the run in between may draw numbers.
+        if self._rng is not None:
+            torch.set_rng_state(self._rng["torch"])
+            random.setstate(self._rng["python"])
+            self._rng = None
 
 
 def _optimizer_class(trainer):

@@ -23,7 +23,13 @@ from asktoact.config import ConfigError
 from asktoact.config.hashing import differences, resolved
 from asktoact.data.assemble import with_system_prompt
 from asktoact.data.build import ensure_dataset
-from asktoact.io import write_json
+from asktoact.io import remove_leftovers, write_json
+from asktoact.train.checkpoints import (
+    AtomicCheckpointIO,
+    candidates,
+    checkpoint_callback,
+    choose,
+)
 from asktoact.train.datamodule import DialogueDataModule
 from asktoact.train.models import (
     apply_adapter,
@@ -52,22 +58,20 @@ def make_strategy(cfg: DictConfig):
 
 
 def make_trainer(cfg: DictConfig, run_dir: Path, accumulate: int) -> pl.Trainer:
-    from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
+    from pytorch_lightning.callbacks import LearningRateMonitor, RichProgressBar
 
     t = cfg.trainer
     config = OmegaConf.to_container(cfg, resolve=True)
     # _partial_: the run's config is an argument, and must not be instantiated itself.
     logger = instantiate(cfg.logger, _partial_=True)(run_dir, cfg.run_name, config)
     callbacks = [
-        ModelCheckpoint(
-            dirpath=str(run_dir / "checkpoints"),
-            filename="step{step}",
-            save_last=True,
-            every_n_train_steps=t.checkpoint_every_n_steps,
-            save_top_k=1,
-        ),
+        checkpoint_callback(run_dir / "checkpoints", t.checkpoint_every_n_steps),
         RichProgressBar(),
     ]
+    strategy = make_strategy(cfg.strategy)
+    # DeepSpeed saves its own sharded checkpoint folders; every other strategy saves through a
+    # CheckpointIO plugin, and ours writes atomically.
+    plugins = [] if cfg.strategy.name.startswith("deepspeed") else [AtomicCheckpointIO()]
     if logger:
         callbacks.append(LearningRateMonitor(logging_interval="step"))
     return pl.Trainer(
@@ -77,7 +81,8 @@ def make_trainer(cfg: DictConfig, run_dir: Path, accumulate: int) -> pl.Trainer:
         devices=t.devices,
         num_nodes=t.num_nodes,
         precision=resolve_precision(t.precision),
-        strategy=make_strategy(cfg.strategy),
+        strategy=strategy,
+        plugins=plugins,
         accumulate_grad_batches=accumulate,
         gradient_clip_val=t.gradient_clip_val,
         logger=logger,
@@ -130,25 +135,31 @@ RESUME_MAY_CHANGE = (
 
 
 def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
-    """``checkpoints/last.ckpt`` when resuming is on and it was written with these settings.
+    """The newest readable checkpoint when resuming is on and it was written with these settings
+    (``checkpoints.choose``: ``last.ckpt``, else the step checkpoints before it).
 
     The checkpoint folder keeps the resolved config it was trained with (``config.json``); a
-    checkpoint from other settings is never silently continued.
+    checkpoint from other settings is never silently continued. Starting over removes the old
+    checkpoints, so a later resume cannot pick one of them up.
     """
     folder = run_dir / "checkpoints"
+    remove_leftovers(folder)  # a checkpoint being written when the run was killed
     identity = resolved(cfg, RESUME_MAY_CHANGE)
-    saved, last = folder / "config.json", folder / "last.ckpt"
-    if cfg.resume and last.exists():
+    saved = folder / "config.json"
+    if cfg.resume and candidates(folder):
         old = json.loads(saved.read_text()) if saved.exists() else None
         changed = differences(old, identity) if old is not None else ["(no config.json)"]
         if changed:
             raise ConfigError(
-                f"{last} was written with other settings (changed: {', '.join(changed[:12])}). "
-                "Rerun with the same settings to resume, pass resume=false to start over, or "
-                "use another run directory."
+                f"{folder} holds checkpoints written with other settings (changed: "
+                f"{', '.join(changed[:12])}). Rerun with the same settings to resume, pass "
+                "resume=false to start over, or use another run directory."
             )
-        log.info("resuming from %s", last)
-        return str(last)
+        ckpt = choose(folder)
+        log.info("resuming from %s", ckpt)
+        return str(ckpt)
+    for stale in candidates(folder):
+        stale.unlink()
     write_json(saved, identity)
     return None
 
@@ -208,7 +219,10 @@ def run_training(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         "encoding": dm.stats,
         "global_step": trainer.global_step,
         "resumed_from": ckpt,
-        "metrics": {k: float(v) for k, v in trainer.callback_metrics.items()},
+        "metrics": {
+            **module.restored_metrics,
+            **{k: float(v) for k, v in trainer.callback_metrics.items()},
+        },
     }
     if trainer.is_global_zero:
         summary["outputs"] = save_outputs(model, tokenizer, run_dir)

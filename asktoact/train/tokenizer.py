@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from asktoact.constants import EOE, ERROR_TYPES, SOE, TAGS
+from asktoact.io import atomic_dir
 from asktoact.train.families import family as get_family
 
 # Bump when corpus_texts changes, so that cached tokenizers built from the old corpus are not reused.
@@ -53,7 +54,8 @@ def build_tokenizer(
     )
     path = Path(cache_dir) / "tokenizers" / f"{family}-{vocab_size}-{key.hexdigest()[:12]}"
     if not (path / "tokenizer.json").exists():
-        _train(fam, vocab_size, corpus_texts(corpus_rows, seed)).save_pretrained(str(path))
+        with atomic_dir(path) as tmp:
+            _train(fam, vocab_size, corpus_texts(corpus_rows, seed)).save_pretrained(str(tmp))
     return AutoTokenizer.from_pretrained(str(path))
 
 

@@ -1,0 +1,1 @@
+"""TL-Training's reinforcement stage: the IRM reward (``reward``) and its optimisation (``run``)."""

@@ -1,0 +1,174 @@
+"""``run_rl(cfg, run_dir)``: TL-Training's reinforcement stage (§3.3, §4.4) as a plain function.
+
+From an SFT model (a train run's ``merged/``, or a base model plus its ``adapter/``), the policy
+rolls out the ``[SUMMARY]`` turn of each training dialogue given the dialogue up to it (the step
+where the tool calls are produced); IRM (:mod:`asktoact.rl.reward`) scores each rollout against
+the gold calls and the candidate tools; TRL optimises the policy with a KL penalty (``rl.beta``)
+towards the SFT model, which stays as the reference. TRL provides the algorithm: GRPO (default)
+or RLOO, both critic-free policy-gradient methods over groups of rollouts per prompt — TRL has no
+PPO trainer any more, so the paper's critic (and its learning rate) has no counterpart here.
+
+LoRA (a fresh adapter on the SFT weights; the reference is the same model with the adapter off)
+or full updates; seeded; resumable from the run's last checkpoint; rewards, KL and per-category
+counts logged (CSV, or W&B); the result saved as ``adapter/`` and ``merged/`` like
+``asktoact-train``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from asktoact.data.assemble import with_system_prompt
+from asktoact.io import resolve_dataset_dir, write_csv, write_json
+from asktoact.rl.reward import CATEGORIES, irm_reward
+
+log = logging.getLogger(__name__)
+
+
+def rl_prompts(data_path: str | Path, system_role: bool, limit: int | None) -> list[dict[str, Any]]:
+    """One prompt per clean training dialogue: everything before its final ``[SUMMARY]`` turn,
+    with the gold calls and the candidate tools for the reward."""
+    import datasets
+
+    rows = datasets.load_from_disk(str(resolve_dataset_dir(data_path)))["train"]
+    out = []
+    for row in rows:
+        if row["augmented"]:  # injected errors and corrections are SFT material, not rollouts
+            continue
+        messages = row["messages"][:-1]
+        out.append(
+            {
+                "prompt": with_system_prompt(messages, system_role),
+                "gold": row["solution"],
+                "tools": row["tools"],
+            }
+        )
+        if limit and len(out) >= limit:
+            break
+    return out
+
+
+class IRM:
+    """The reward function TRL calls: IRM per completion; logs per-category counts."""
+
+    __name__ = "irm"  # TRL names reward columns after the function
+
+    def __init__(self, rewards: dict[str, float]):
+        self.rewards, self.counts = rewards, Counter()
+
+    def __call__(self, prompts, completions, gold, tools, log_metric=None, **_: Any) -> list[float]:
+        out, seen = [], Counter()
+        for completion, g, t in zip(completions, gold, tools, strict=True):
+            text = completion[-1]["content"] if isinstance(completion, list) else completion
+            reward, category = irm_reward(text, json.loads(g), json.loads(t), self.rewards)
+            seen[category] += 1
+            out.append(reward)
+        self.counts.update(seen)
+        if log_metric is not None:  # TRL averages these over each logging step
+            for category in CATEGORIES:
+                log_metric(f"irm/{category}", seen[category] / max(len(out), 1))
+        return out
+
+
+def _policy(cfg: DictConfig):
+    """The SFT model to start from, and the peft config of the RL adapter (None: full)."""
+    from hydra.utils import instantiate
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(cfg.sft.adapter or cfg.sft.path)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model = AutoModelForCausalLM.from_pretrained(cfg.sft.path)
+    if cfg.sft.adapter:  # fold the SFT adapter in: RL starts from (and is anchored to) its weights
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, cfg.sft.adapter).merge_and_unload()
+    peft = instantiate(cfg.rl.peft, _convert_="all") if cfg.rl.peft is not None else None
+    return model, tok, peft
+
+
+def run_rl(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
+    import datasets
+    import torch
+
+    from asktoact.train.models import save_outputs
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    prompts = rl_prompts(cfg.data.path, cfg.sft.system_role, cfg.data.limit)
+    if not prompts:
+        raise ValueError(f"data.path={cfg.data.path}: no clean training dialogue to roll out")
+    model, tok, peft = _policy(cfg)
+    reward = IRM(dict(cfg.rl.rewards))
+    trainer = _trainer(cfg, run_dir, model, tok, peft, reward, datasets.Dataset.from_list(prompts))
+    checkpoints = sorted(run_dir.glob("checkpoints/checkpoint-*"))
+    resume = bool(cfg.resume and checkpoints)
+    trainer.train(resume_from_checkpoint=resume or None)
+    history = [h for h in trainer.state.log_history if "reward" in h]
+    _write_log(run_dir / "rl_log.csv", history)
+    summary = {
+        "run_dir": str(run_dir),
+        "prompts": len(prompts),
+        "algorithm": cfg.rl.algorithm,
+        "global_step": trainer.state.global_step,
+        "resumed": resume,
+        "reward_first": history[0]["reward"] if history else None,
+        "reward_last": history[-1]["reward"] if history else None,
+        "categories": dict(reward.counts),
+        "outputs": save_outputs(trainer.model, tok, run_dir),
+    }
+    write_json(run_dir / "rl_summary.json", summary)
+    return summary
+
+
+def _trainer(cfg, run_dir, model, tok, peft, reward, dataset):
+    import trl
+
+    r = cfg.rl
+    common = {
+        "output_dir": str(run_dir / "checkpoints"),
+        "learning_rate": r.lr,
+        "beta": r.beta,
+        "per_device_train_batch_size": r.batch_size,
+        "num_generations": r.num_generations,
+        "max_completion_length": r.max_completion_length,
+        "temperature": r.temperature,
+        "num_train_epochs": r.epochs,
+        "max_steps": r.max_steps,
+        "seed": cfg.seed,
+        "logging_steps": 1,
+        "save_steps": r.save_steps,
+        "report_to": ["wandb"] if cfg.logger == "wandb" else [],
+        "use_cpu": not torch_cuda(),
+        "bf16": False,
+        "disable_tqdm": False,
+    }
+    config_cls, trainer_cls = {
+        "grpo": (trl.GRPOConfig, trl.GRPOTrainer),
+        "rloo": (trl.RLOOConfig, trl.RLOOTrainer),
+    }[r.algorithm]
+    return trainer_cls(
+        model=model,
+        reward_funcs=[reward],
+        args=config_cls(**common),
+        train_dataset=dataset,
+        processing_class=tok,
+        peft_config=peft,
+    )
+
+
+def torch_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _write_log(path: Path, history: list[dict[str, Any]]) -> None:
+    write_csv(path, sorted({k for h in history for k in h}), history)

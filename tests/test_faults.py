@@ -1,0 +1,301 @@
+"""Faults: kills at random moments, damaged files, failing LLM providers — nothing is lost.
+
+The kill tests run the console entry points in subprocesses, SIGKILL them at seeded random moments
+of a run (drawn over the length of an uninterrupted run of the same command), rerun until a run
+completes, and compare what it wrote with the uninterrupted run's output.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from asktoact.data.build import build
+from asktoact.eval.run import run_evaluation
+from asktoact.train.checkpoints import CheckpointError
+from asktoact.train.run import run_training
+
+KILLS = 3  # kills per command, each in a fresh run that resumes what the previous one left
+
+DATASET_FILES = [
+    "train.jsonl",
+    "test.jsonl",
+    "records.jsonl",
+    "dropped.jsonl",
+    "rejects.jsonl",
+    "sharegpt/train.json",
+    "sharegpt/test.json",
+    "sharegpt/dataset_info.json",
+    "dataset/train/data-00000-of-00001.arrow",
+    "dataset/test/data-00000-of-00001.arrow",
+    "dataset/dataset_dict.json",
+    "dataset/train/state.json",
+]
+
+
+def cli(name: str, *overrides: str) -> list[str]:
+    return [sys.executable, "-m", f"asktoact.cli.{name}", *overrides]
+
+
+def run_to_end(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return time.perf_counter() - start
+
+
+def kill_then_finish(cmd: list[str], seconds: float, seed: int) -> list[float]:
+    """Run ``cmd`` KILLS times, each SIGKILLed at a seeded moment within ``seconds`` (unless it
+    finished first), then once to the end. Returns the moments at which a kill landed."""
+    rng, landed = random.Random(seed), []
+    for _ in range(KILLS):
+        at = rng.uniform(0.2, 0.9) * seconds
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=at)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            landed.append(round(at, 2))
+    run_to_end(cmd)
+    return landed
+
+
+def same_dataset(a: Path, b: Path) -> None:
+    for name in DATASET_FILES:
+        assert filecmp.cmp(a / name, b / name, shallow=False), name
+    one, two = (json.loads((d / "manifest.json").read_text()) for d in (a, b))
+    one.pop("llm_usage"), two.pop("llm_usage")  # cache hits differ: the resumed run reuses replies
+    assert one == two
+
+
+@pytest.fixture(scope="module")
+def dataset(build_dataset):
+    return build_dataset("data.n=200")
+
+
+@pytest.fixture(scope="module")
+def trained(dataset, tmp_path_factory):
+    """An uninterrupted ``asktoact-train`` run: its folder and the command that made it, minus
+    the run folder (two epochs of 6 steps, a checkpoint every 2 steps)."""
+    root = tmp_path_factory.mktemp("train")
+    cmd = cli(
+        "train",
+        f"data.path={dataset}",
+        f"cache_dir={root / 'cache'}",
+        "logger=csv",
+        "+debug=fast",
+        "adapter=lora",
+        "data.limit=48",
+        "trainer.max_epochs=2",
+        "trainer.max_steps=12",
+        "trainer.checkpoint_every_n_steps=2",
+    )
+    seconds = run_to_end([*cmd, f"hydra.run.dir={root / 'whole'}"])
+    return root, cmd, seconds
+
+
+@pytest.mark.slow
+def test_generate_killed_at_random_moments_ends_with_the_same_dataset(tmp_path):
+    cmd = cli("generate", "llm=offline", "data.n=120", "augmentation.ratio=0.3")
+    seconds = run_to_end([*cmd, f"cache_dir={tmp_path / 'c1'}", f"out_dir={tmp_path / 'whole'}"])
+    resumed = [*cmd, f"cache_dir={tmp_path / 'c2'}", f"out_dir={tmp_path / 'resumed'}"]
+    landed = kill_then_finish(resumed, seconds, seed=1)
+    assert len(landed) >= 2, landed
+    same_dataset(tmp_path / "whole", tmp_path / "resumed")
+    assert not list((tmp_path / "resumed").rglob(".*.tmp")), "a temporary file was left in place"
+
+
+@pytest.mark.slow
+def test_train_killed_at_random_moments_resumes_to_the_same_model(trained, tmp_path):
+    root, cmd, seconds = trained
+    landed = kill_then_finish([*cmd, f"hydra.run.dir={tmp_path}"], seconds, seed=2)
+    assert len(landed) >= 2, landed
+    whole = json.loads((root / "whole/train_summary.json").read_text())
+    again = json.loads((tmp_path / "train_summary.json").read_text())
+    assert again["global_step"] == whole["global_step"] == 12
+    assert again["resumed_from"], "the final run should have resumed from a checkpoint"
+    assert again["metrics"]["train/loss"] == whole["metrics"]["train/loss"]
+    for part in ("adapter/adapter_model.safetensors", "merged/model.safetensors"):
+        assert filecmp.cmp(root / "whole" / part, tmp_path / part, shallow=False), part
+
+
+@pytest.mark.slow
+def test_evaluate_killed_at_random_moments_ends_with_the_same_transcripts(
+    trained, dataset, tmp_path
+):
+    root = trained[0]
+    cmd = cli(
+        "evaluate",
+        f"data.path={dataset}",
+        f"cache_dir={tmp_path / 'cache'}",
+        "agent=local",
+        f"agent.path={root / 'whole/merged'}",
+        "agent.max_new_tokens=32",
+        "agent.batch_size=4",
+        "data.limit=12",
+        "max_rounds=3",
+    )
+    seconds = run_to_end([*cmd, f"hydra.run.dir={tmp_path / 'whole'}"])
+    landed = kill_then_finish([*cmd, f"hydra.run.dir={tmp_path / 'resumed'}"], seconds, seed=3)
+    assert len(landed) >= 2, landed
+    a, b = tmp_path / "whole", tmp_path / "resumed"
+    assert filecmp.cmp(a / "transcripts.jsonl", b / "transcripts.jsonl", shallow=False)
+    whole, resumed = (json.loads((d / "metrics.json").read_text()) for d in (a, b))
+    assert resumed["metrics"] == whole["metrics"] and resumed["intervals"] == whole["intervals"]
+
+
+@pytest.mark.slow
+def test_a_truncated_transcript_line_is_dropped_redone_and_counted(dataset, tmp_path, compose):
+    cfg = compose("evaluate", f"data.path={dataset}", f"cache_dir={tmp_path}", "data.limit=10")
+    first = run_evaluation(cfg, tmp_path / "run")
+    path = tmp_path / "run/transcripts.jsonl"
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) - 40])  # a kill in the middle of the last write
+    again = run_evaluation(cfg, tmp_path / "run")
+    assert again["resumed"] == {"episodes_done_before": 9, "truncated_lines_redone": 1}
+    assert path.read_bytes() == whole and again["metrics"] == first["metrics"]
+
+
+@pytest.mark.slow
+def test_a_damaged_checkpoint_falls_back_to_the_previous_one_else_stops_clearly(
+    dataset, tmp_path, compose, caplog
+):
+    def cfg(steps: int):
+        return compose(
+            "train",
+            f"data.path={dataset}",
+            f"cache_dir={tmp_path / 'cache'}",
+            "logger=none",
+            "+debug=fast",
+            "data.limit=32",
+            "trainer.max_epochs=3",
+            f"trainer.max_steps={steps}",
+            "trainer.checkpoint_every_n_steps=2",
+        )
+
+    run_training(cfg(4), tmp_path / "run")
+    folder = tmp_path / "run/checkpoints"
+    assert sorted(p.name for p in folder.glob("*.ckpt")) == [
+        "last.ckpt",
+        "step=2.ckpt",
+        "step=4.ckpt",
+    ]
+    last = folder / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:5000])  # cut short, as a full disk or a bad copy leaves it
+    with caplog.at_level("WARNING"):
+        summary = run_training(cfg(6), tmp_path / "run")
+    assert summary["resumed_from"].endswith("step=4.ckpt") and summary["global_step"] == 6
+    assert "last.ckpt is unreadable" in caplog.text
+    for path in folder.glob("*.ckpt"):
+        path.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError) as err:
+        run_training(cfg(8), tmp_path / "run")
+    assert "last.ckpt" in str(err.value) and "resume=false" in str(err.value)
+
+
+GENERATE_FAULTS = (
+    "llm=offline",
+    "augmentation.ratio=0.3",
+    "llm.retry_wait_min_s=0.001",
+    "llm.retry_wait_max_s=0.01",
+)
+
+
+@pytest.mark.slow
+def test_generate_with_a_fifth_of_calls_failing_builds_the_fault_free_dataset(gen_cfg, tmp_path):
+    patient = (*GENERATE_FAULTS, "llm.num_retries=6", "llm.max_repairs=3")
+    clean = build(gen_cfg(*patient, f"cache_dir={tmp_path / 'a'}"), tmp_path / "clean")
+    faulty = build(
+        gen_cfg(*patient, f"cache_dir={tmp_path / 'b'}", "llm.fault_rate=0.2"),
+        tmp_path / "faulty",
+    )
+    same_dataset(tmp_path / "clean", tmp_path / "faulty")
+    usage = faulty["llm_usage"]
+    # the rows the rules cannot answer fail in both runs alike; faults add none
+    assert usage["retries"] > 0 and usage["repairs"] > 0
+    assert usage["failures"] == clean["llm_usage"]["failures"]
+    assert (
+        usage["calls"] - usage["repairs"]
+        == clean["llm_usage"]["calls"] - clean["llm_usage"]["repairs"]
+    )
+
+
+@pytest.mark.slow
+def test_generate_with_only_invalid_replies_records_every_row_as_failed(gen_cfg, tmp_path):
+    manifest = build(
+        gen_cfg(*GENERATE_FAULTS, "llm.fault_rate=1.0", "llm.fault_kinds=[invalid_json]"),
+        tmp_path,
+    )
+    counts, usage = manifest["counts"], manifest["llm_usage"]
+    dropped = [json.loads(x) for x in (tmp_path / "dropped.jsonl").read_text().splitlines()]
+    assert counts["final"] == 0 and len(dropped) == counts["selected"] > 0
+    # each row fails at its first LLM stage (rows with nothing to remove skip underspecify)
+    assert counts["underspecify_failed"] + counts["clarify_failed"] == counts["selected"]
+    assert all("invalid JSON reply after one repair" in d["reason"] for d in dropped)
+    assert usage["failures"] == usage["repairs"] == counts["selected"]
+
+
+def _eval(compose, dataset, tmp_path, name, *overrides):
+    cfg = compose(
+        "evaluate",
+        f"data.path={dataset}",
+        f"cache_dir={tmp_path / name}",
+        "agent=ask_all",
+        "data.limit=10",
+        "max_rounds=4",
+        *overrides,
+    )
+    return run_evaluation(cfg, tmp_path / name)
+
+
+def _llm_simulator(*faults: str) -> list[str]:
+    sides = []
+    for side in ("simulator", "judge"):
+        sides += [
+            f"{side}=litellm",
+            f"{side}.client.model=asktoact/{side}",
+            f"{side}.client.retry_wait_min_s=0.001",
+            f"{side}.client.retry_wait_max_s=0.01",
+            *(f"{side}.client.{f}" for f in faults),
+        ]
+    return sides
+
+
+@pytest.mark.slow
+def test_llm_simulator_and_judge_survive_provider_faults(compose, dataset, tmp_path):
+    clean = _eval(compose, dataset, tmp_path, "clean", *_llm_simulator())
+    transient = ("fault_rate=0.2", "fault_seed=1", "fault_kinds=[rate_limit,server,timeout]")
+    faulty = _eval(
+        compose,
+        dataset,
+        tmp_path,
+        "faulty",
+        *_llm_simulator(*transient),
+        "simulator.client.num_retries=8",
+        "judge.client.num_retries=8",
+    )
+    assert faulty["metrics"] == clean["metrics"]
+    assert faulty["llm_usage_simulator"]["retries"] > 0 and faulty["simulator_fallbacks"] == 0
+    # Every reply malformed: each question falls back to the rules simulator (counted twice:
+    # judgement and reply), each re-judgement keeps the rule's category (counted).
+    broken = _eval(
+        compose,
+        dataset,
+        tmp_path,
+        "broken",
+        *_llm_simulator("fault_rate=1.0", "fault_kinds=[invalid_json]"),
+    )
+    rules = _eval(compose, dataset, tmp_path, "rules")
+    assert broken["metrics"] == rules["metrics"]
+    questions = broken["llm_usage_simulator"]["failures"]
+    assert questions > 0 and broken["simulator_fallbacks"] == 2 * questions
+    assert broken["judge_failures"] == broken["llm_usage_judge"]["failures"]
