@@ -2,7 +2,8 @@
 
 ``irm_reward(text, gold, tools)`` reads the ``[SUMMARY]`` solution of an assistant turn and scores
 it against the gold calls and the candidate tools. The categories and their default rewards (the
-paper's text does not print them; these are the values of the authors' public code, configurable
+paper's text does not print them; these are the values of the authors' public code as given in
+our issue tracker (not checked against that code here), configurable
 in ``conf/rl/``):
 
 =========================================== ========

