@@ -134,6 +134,10 @@ def test_tiny_multirun_end_to_end_into_tables(tmp_path):
     assert (tmp_path / "reports" / "complexity.png").stat().st_size > 1000
     # Shared stores: one dataset, two trained models (the base row trains nothing), one base init.
     assert len(list((tmp_path / "models" / "tiny").iterdir())) == 3
+    # ... and three evaluations: each trained model is evaluated on its own, never reusing the
+    # evaluation of another model that happens to sit in a folder of the same name (merged/)
+    evals = sorted(p.name.rsplit("-", 2)[0] for p in (tmp_path / "evals" / "tiny").iterdir())
+    assert len(evals) == 3 and len(set(evals)) == 3, evals
 
 
 @pytest.mark.slow

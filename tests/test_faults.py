@@ -57,7 +57,7 @@ def kill_then_finish(cmd: list[str], seconds: float, seed: int) -> list[float]:
     finished first), then once to the end. Returns the moments at which a kill landed."""
     rng, landed = random.Random(seed), []
     for _ in range(KILLS):
-        at = rng.uniform(0.2, 0.9) * seconds
+        at = rng.uniform(0.15, 0.75) * seconds
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             proc.wait(timeout=at)
@@ -105,7 +105,7 @@ def trained(dataset, tmp_path_factory):
 
 @pytest.mark.slow
 def test_generate_killed_at_random_moments_ends_with_the_same_dataset(tmp_path):
-    cmd = cli("generate", "llm=offline", "data.n=120", "augmentation.ratio=0.3")
+    cmd = cli("generate", "llm=offline", "data.n=80", "augmentation.ratio=0.3")
     seconds = run_to_end([*cmd, f"cache_dir={tmp_path / 'c1'}", f"out_dir={tmp_path / 'whole'}"])
     resumed = [*cmd, f"cache_dir={tmp_path / 'c2'}", f"out_dir={tmp_path / 'resumed'}"]
     landed = kill_then_finish(resumed, seconds, seed=1)

@@ -435,7 +435,7 @@ class RLConfig(RunConfig):
     sft: SFTSource = MISSING
     data: RLDataConfig = MISSING
     resume: bool = F()
-    logger: str = F(choices=("csv", "wandb"))
+    report_to: str = F(choices=("csv", "wandb"))  # not "logger": that name is a config group
 
 
 def register() -> None:

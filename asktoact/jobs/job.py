@@ -187,6 +187,14 @@ def base_model(cfg: DictConfig, root: Path) -> str:
     return str(out)
 
 
+def model_identity(model_path: str) -> str:
+    """The model's store entry: a trained model's ``merged/`` (or a base init's ``model/``) is
+    named by the folder holding it, whose name carries the settings and their hash; any other
+    path (a converted or downloaded base model) by its own name."""
+    path = Path(model_path)
+    return path.parent.name if path.name in ("merged", "adapter", "model") else path.name
+
+
 def evaluation(cfg: DictConfig, model_path: str | None, data: Path) -> dict[str, Any]:
     """Evaluate (or reuse): results are stored by what was evaluated — the model's store entry
     (or API model), the test split's content and every evaluation setting — so two rows of two
@@ -195,7 +203,7 @@ def evaluation(cfg: DictConfig, model_path: str | None, data: Path) -> dict[str,
 
     ecfg = compose("evaluate", eval_overrides(cfg, model_path, data))
     identity = resolved(ecfg, (*_WHERE, "agent.path", "data.path"))
-    identity["model"] = Path(model_path).name if model_path else cfg.agent_model
+    identity["model"] = model_identity(model_path) if model_path else cfg.agent_model
     split = resolve_dataset_dir(data).parent / f"{ecfg.data.split}.jsonl"
     identity["queries"] = hashlib.sha256(split.read_bytes()).hexdigest()[:16]
     name = f"{identity['model']}-{ecfg.data.split}"

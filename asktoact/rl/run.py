@@ -145,7 +145,7 @@ def _trainer(cfg, run_dir, model, tok, peft, reward, dataset):
         "seed": cfg.seed,
         "logging_steps": 1,
         "save_steps": r.save_steps,
-        "report_to": ["wandb"] if cfg.logger == "wandb" else [],
+        "report_to": ["wandb"] if cfg.report_to == "wandb" else [],
         "use_cpu": not torch_cuda(),
         "bf16": False,
         "disable_tqdm": False,
