@@ -135,3 +135,51 @@ def tokenizers(tmp_path_factory):
         f: build_tokenizer(f, vocab_size=1024, corpus_rows=300, cache_dir=cache)
         for f in ("qwen2", "llama", "mistral")
     }
+
+
+DATASET_FILES = [
+    "train.jsonl",
+    "test.jsonl",
+    "records.jsonl",
+    "dropped.jsonl",
+    "rejects.jsonl",
+    "sharegpt/train.json",
+    "sharegpt/test.json",
+    "sharegpt/dataset_info.json",
+    "dataset/train/data-00000-of-00001.arrow",
+    "dataset/test/data-00000-of-00001.arrow",
+    "dataset/dataset_dict.json",
+    "dataset/train/state.json",
+]
+
+
+@pytest.fixture(scope="session")
+def same_dataset_files():
+    """``same_dataset_files(a, b)``: asserts two generate outputs hold byte-identical files."""
+    import filecmp
+
+    def check(a: Path, b: Path) -> None:
+        for name in DATASET_FILES:
+            assert filecmp.cmp(a / name, b / name, shallow=False), name
+
+    return check
+
+
+@pytest.fixture(scope="session")
+def trained_runs():
+    """``trained_runs(tok, enc)``: the decoded text of each contiguous run of trained tokens."""
+    from asktoact.constants import IGNORE_INDEX
+
+    def runs_of(tok, enc) -> list[str]:
+        runs, cur = [], []
+        for i, lab in zip(enc["input_ids"], enc["labels"], strict=True):
+            if lab != IGNORE_INDEX:
+                cur.append(i)
+            elif cur:
+                runs.append(tok.decode(cur))
+                cur = []
+        if cur:
+            runs.append(tok.decode(cur))
+        return runs
+
+    return runs_of

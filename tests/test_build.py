@@ -15,29 +15,9 @@ import pytest
 from asktoact.data.build import build
 from asktoact.llm import LLMClient, ResponseCache
 
-DATASET_FILES = [
-    "train.jsonl",
-    "test.jsonl",
-    "records.jsonl",
-    "dropped.jsonl",
-    "rejects.jsonl",
-    "sharegpt/train.json",
-    "sharegpt/test.json",
-    "sharegpt/dataset_info.json",
-    "dataset/train/data-00000-of-00001.arrow",
-    "dataset/test/data-00000-of-00001.arrow",
-    "dataset/dataset_dict.json",
-    "dataset/train/state.json",
-]
-
 
 class Killed(BaseException):
     """Not an Exception: like a kill, it is never caught as a provider error."""
-
-
-def same_files(a: Path, b: Path) -> None:
-    for name in DATASET_FILES:
-        assert filecmp.cmp(a / name, b / name, shallow=False), name
 
 
 def test_outputs_exist_load_and_agree_with_the_manifest(gen_cfg, tmp_path):
@@ -73,11 +53,11 @@ def test_outputs_exist_load_and_agree_with_the_manifest(gen_cfg, tmp_path):
         assert froms == ["human", "gpt"] * (len(froms) // 2)
 
 
-def test_same_config_and_seed_give_byte_identical_files(gen_cfg, tmp_path):
+def test_same_config_and_seed_give_byte_identical_files(gen_cfg, tmp_path, same_dataset_files):
     cfg = gen_cfg("augmentation.ratio=0.3", "seed=5")
     build(cfg, tmp_path / "a")
     build(cfg, tmp_path / "b")
-    same_files(tmp_path / "a", tmp_path / "b")
+    same_dataset_files(tmp_path / "a", tmp_path / "b")
     build(gen_cfg("augmentation.ratio=0.3", "seed=6"), tmp_path / "c")
     assert not filecmp.cmp(tmp_path / "a/train.jsonl", tmp_path / "c/train.jsonl", shallow=False)
 
@@ -101,7 +81,7 @@ def test_real_sources_run_end_to_end(gen_cfg, tmp_path, source, shared):
 
 @pytest.mark.slow
 def test_llm_path_resumes_after_a_kill_and_matches_an_uninterrupted_run(
-    gen_cfg, tmp_path, monkeypatch
+    gen_cfg, tmp_path, monkeypatch, same_dataset_files
 ):
     cfg = gen_cfg("llm=offline", "augmentation.ratio=0.3")
     whole = build(
@@ -127,7 +107,7 @@ def test_llm_path_resumes_after_a_kill_and_matches_an_uninterrupted_run(
     monkeypatch.setattr(LLMClient, "_call", real_call)
     resumed = build(cfg, tmp_path / "resumed")
     assert resumed["llm_usage"]["calls"] == total - done
-    same_files(tmp_path / "whole", tmp_path / "resumed")
+    same_dataset_files(tmp_path / "whole", tmp_path / "resumed")
     again = build(cfg, tmp_path / "again")
     assert again["llm_usage"]["calls"] == 0
 

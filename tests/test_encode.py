@@ -41,20 +41,6 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def trained_runs(tok, enc) -> list[str]:
-    """Decoded text of each contiguous run of trained tokens."""
-    runs, cur = [], []
-    for i, lab in zip(enc["input_ids"], enc["labels"], strict=True):
-        if lab != IGNORE_INDEX:
-            cur.append(i)
-        elif cur:
-            runs.append(tok.decode(cur))
-            cur = []
-    if cur:
-        runs.append(tok.decode(cur))
-    return runs
-
-
 def run(tokenizers, fam, masking: Masking, messages=MESSAGES, **kw):
     return encode(
         messages, tokenizers[fam], masking, family(fam).eot, TOOLS, example_id="golden", **kw
@@ -62,7 +48,9 @@ def run(tokenizers, fam, masking: Masking, messages=MESSAGES, **kw):
 
 
 @pytest.mark.parametrize("fam", FAMILIES)
-def test_standard_trains_every_assistant_token_and_each_end_of_turn(tokenizers, fam, masking):
+def test_standard_trains_every_assistant_token_and_each_end_of_turn(
+    tokenizers, fam, masking, trained_runs
+):
     enc = run(tokenizers, fam, masking("standard"))
     eot = family(fam).eot
     clean2, _ = split_errors(TURN2)
@@ -77,7 +65,9 @@ def test_standard_trains_every_assistant_token_and_each_end_of_turn(tokenizers, 
 
 
 @pytest.mark.parametrize("fam", FAMILIES)
-def test_selective_keeps_error_as_context_but_never_trains_it(tokenizers, fam, masking):
+def test_selective_keeps_error_as_context_but_never_trains_it(
+    tokenizers, fam, masking, trained_runs
+):
     enc = run(tokenizers, fam, masking("selective"))
     tok, eot = tokenizers[fam], family(fam).eot
     assert ERROR in tok.decode(enc["input_ids"])  # context for the correction
@@ -90,7 +80,7 @@ def test_selective_keeps_error_as_context_but_never_trains_it(tokenizers, fam, m
 
 
 @pytest.mark.parametrize("fam", FAMILIES)
-def test_mae_without_tool_feedback_masks_like_selective(tokenizers, fam, masking):
+def test_mae_without_tool_feedback_masks_like_selective(tokenizers, fam, masking, trained_runs):
     # An AskToAct dialogue has no tool feedback: only the injected <SOE>…<EOE> error is masked,
     # and the correction after it in the same turn is trained.
     mae, sel = run(tokenizers, fam, masking("mae")), run(tokenizers, fam, masking("selective"))
@@ -98,7 +88,7 @@ def test_mae_without_tool_feedback_masks_like_selective(tokenizers, fam, masking
     assert not any("again" in r for r in trained_runs(tokenizers[fam], mae))
 
 
-def test_mae_masks_a_turn_whose_tool_feedback_reports_an_error(tokenizers, masking):
+def test_mae_masks_a_turn_whose_tool_feedback_reports_an_error(tokenizers, masking, trained_runs):
     messages = [
         {"role": "user", "content": "Weather in Oslo?"},
         {"role": "assistant", "content": '{"task": "get_wether", "arguments": []}'},
@@ -162,14 +152,16 @@ def test_pkt_weight_is_clipped_at_w_max(tokenizers):
     assert max(enc["loss_weights"]) == 2.0
 
 
-def test_keep_markers_puts_them_in_the_input_without_loss(tokenizers):
+def test_keep_markers_puts_them_in_the_input_without_loss(tokenizers, trained_runs):
     enc = run(tokenizers, "qwen2", Masking("sel", "span", keep_markers=True))
     tok = tokenizers["qwen2"]
     assert "<SOE> " + ERROR + " <EOE>" in tok.decode(enc["input_ids"])
     assert not any("SOE" in r or "EOE" in r for r in trained_runs(tok, enc))
 
 
-def test_truncation_cuts_after_the_last_complete_turn_and_says_so(tokenizers, masking):
+def test_truncation_cuts_after_the_last_complete_turn_and_says_so(
+    tokenizers, masking, trained_runs
+):
     full = run(tokenizers, "qwen2", masking("standard"))
     last_eot = max(p for p, lab in enumerate(full["labels"]) if lab != IGNORE_INDEX)
     cut = run(

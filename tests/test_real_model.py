@@ -81,18 +81,11 @@ def squash(text: str) -> str:
 
 
 @pytest.mark.parametrize("scheme", ["standard", "selective", "mae", "pkt"])
-def test_golden_encoding_with_the_real_tokenizer(tok, masking, scheme):
+def test_golden_encoding_with_the_real_tokenizer(tok, masking, scheme, trained_runs):
     enc = encode(with_system_prompt(MESSAGES), tok, masking(scheme), EOT, TOOLS, example_id="g")
-    runs, cur = [], []
-    for i, lab in zip(enc["input_ids"], enc["labels"], strict=True):
-        if lab != IGNORE_INDEX:
-            assert lab == i
-            cur.append(i)
-        elif cur:
-            runs.append(tok.decode(cur))
-            cur = []
-    if cur:
-        runs.append(tok.decode(cur))
+    pairs = zip(enc["input_ids"], enc["labels"], strict=True)
+    assert all(lab in (IGNORE_INDEX, i) for i, lab in pairs)  # trained labels are the input ids
+    runs = trained_runs(tok, enc)
     assert squash(runs[0]) == "[QUESTION] Which city?" + EOT
     if scheme in ("standard", "pkt"):  # the error is trained as text
         assert squash("".join(runs[1:])) == squash(split_errors(TURN2)[0] + EOT)

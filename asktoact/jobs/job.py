@@ -153,15 +153,23 @@ def model(cfg: DictConfig, data: Path) -> tuple[str, dict[str, Any]]:
     return summary["outputs"]["merged"], summary
 
 
+def model_identity(model_path: str) -> str:
+    """The model's store entry: a trained model's ``merged/`` (or a base init's ``model/``) is
+    named by the folder holding it, whose name carries the settings and their hash; any other
+    path (a converted or downloaded base model) by its own name."""
+    path = Path(model_path)
+    return path.parent.name if path.name in ("merged", "adapter", "model") else path.name
+
+
 def rl_model(cfg: DictConfig, sft: str, data: Path) -> tuple[str, dict[str, Any]]:
     """The SFT model after the RL stage (stored and reused like trained models)."""
     from asktoact.rl.run import run_rl
 
     rcfg = compose("rl", rl_overrides(cfg, sft, data))
     identity = resolved(rcfg, (*_WHERE, "sft.path", "data.path"))
-    identity |= {"sft": Path(sft).parent.name, "dataset": data.name}
+    identity |= {"sft": model_identity(sft), "dataset": data.name}
     root = Path(cfg.model_root) / cfg.scale_name
-    out = _store(root, f"{Path(sft).parent.name}-irm", rcfg, identity)
+    out = _store(root, f"{identity['sft']}-irm", rcfg, identity)
     if not (out / "rl_summary.json").exists():
         run_rl(rcfg, out)
     summary = json.loads((out / "rl_summary.json").read_text())
@@ -185,14 +193,6 @@ def base_model(cfg: DictConfig, root: Path) -> str:
             load_model(mcfg.model, tok, cfg.seed).save_pretrained(tmp)
             tok.save_pretrained(tmp)
     return str(out)
-
-
-def model_identity(model_path: str) -> str:
-    """The model's store entry: a trained model's ``merged/`` (or a base init's ``model/``) is
-    named by the folder holding it, whose name carries the settings and their hash; any other
-    path (a converted or downloaded base model) by its own name."""
-    path = Path(model_path)
-    return path.parent.name if path.name in ("merged", "adapter", "model") else path.name
 
 
 def evaluation(cfg: DictConfig, model_path: str | None, data: Path) -> dict[str, Any]:
