@@ -129,6 +129,37 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path, dataset, train_
     assert state and all("lora" in k for k in state)  # only trainable tensors are checkpointed
 
 
+@pytest.mark.slow
+def test_a_run_stopped_mid_epoch_resumes_with_the_batches_it_had_left(
+    tmp_path, dataset, train_cfg, monkeypatch
+):
+    """Stopped after the step-2 checkpoint of a 6-step epoch, the resumed run trains on the
+    batches the uninterrupted run trained on next (not the epoch's first ones again), with the
+    same random numbers: it ends with the same adapter, byte for byte."""
+    from asktoact.train.module import ClarifyLM
+
+    args = ("adapter=lora", "trainer.max_steps=6", "trainer.checkpoint_every_n_steps=2")
+    args = (*args, "data.limit=48", "trainer.max_epochs=1")
+    whole = run_training(train_cfg(tmp_path, dataset, *args), tmp_path / "whole")
+    seen, step = [], ClarifyLM.training_step
+
+    def stop_at_seventh(self, batch, batch_idx):
+        seen.append(batch_idx)
+        if len(seen) == 7:  # the first micro-batch of step 4: step 2's checkpoint is the last
+            raise RuntimeError("stopped")
+        return step(self, batch, batch_idx)
+
+    monkeypatch.setattr(ClarifyLM, "training_step", stop_at_seventh)
+    with pytest.raises(RuntimeError, match="stopped"):
+        run_training(train_cfg(tmp_path, dataset, *args), tmp_path / "again")
+    monkeypatch.setattr(ClarifyLM, "training_step", step)
+    again = run_training(train_cfg(tmp_path, dataset, *args), tmp_path / "again")
+    assert again["resumed_from"] and again["global_step"] == whole["global_step"] == 6
+    part = "adapter/adapter_model.safetensors"
+    assert (tmp_path / "again" / part).read_bytes() == (tmp_path / "whole" / part).read_bytes()
+    assert again["metrics"]["train/loss"] == whole["metrics"]["train/loss"]
+
+
 @pytest.mark.parametrize(
     "name", ["auto", "ddp", "deepspeed_zero2", "deepspeed_zero3", "deepspeed_zero3_offload"]
 )

@@ -257,7 +257,7 @@ class DialogueDataModule(pl.LightningDataModule):
                 f"no trainable example in {self.path} (masking {self.masking.name!r})"
             )
 
-    def _loader(self, rows, shuffle: bool) -> DataLoader:
+    def _sampler(self, rows, shuffle: bool) -> WindowBatchSampler:
         trainer = self.trainer
         sampler = WindowBatchSampler(
             [len(r["input_ids"]) for r in rows],
@@ -273,6 +273,27 @@ class DialogueDataModule(pl.LightningDataModule):
         )
         if trainer is not None:
             sampler.set_epoch(trainer.current_epoch)
+        return sampler
+
+    def optimizer_steps(self) -> int:
+        """The optimizer steps of the whole fit, counted from the batch plan: windows per epoch
+        times epochs, capped by ``max_steps`` (Lightning's ``estimated_stepping_batches``, without
+        building the loader: built before a checkpoint is restored, the loader would start a
+        resumed epoch from its first batch)."""
+        trainer = self.trainer
+        per_epoch = len(self._sampler(self.train_rows, shuffle=True).windows())
+        if trainer.max_epochs is None or trainer.max_epochs < 0:
+            if trainer.max_steps <= 0:
+                raise ValueError(
+                    "trainer.max_epochs=-1 trains without end: set trainer.max_steps >= 1, the "
+                    "learning-rate schedule needs a length"
+                )
+            return trainer.max_steps
+        total = per_epoch * max(trainer.max_epochs, 1)
+        return max(min(total, trainer.max_steps) if trainer.max_steps > 0 else total, 1)
+
+    def _loader(self, rows, shuffle: bool) -> DataLoader:
+        trainer, sampler = self.trainer, self._sampler(rows, shuffle)
         pad = functools.partial(
             collate, pad_id=self.tokenizer.pad_token_id
         )  # picklable for workers

@@ -100,7 +100,9 @@ class ClarifyLM(pl.LightningModule):
         params = [p for p in self.model.parameters() if p.requires_grad]
         opt_cls = _optimizer_class(self.trainer)
         optimizer = opt_cls(params, lr=self.lr, weight_decay=self.weight_decay, betas=self.betas)
-        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        # Not trainer.estimated_stepping_batches: it builds the train loader before a checkpoint's
+        # loader state is restored, and a resumed run would then start its epoch from batch 0.
+        total = self.trainer.datamodule.optimizer_steps()
         scheduler = get_cosine_schedule_with_warmup(
             optimizer, math.ceil(self.warmup_ratio * total), total
         )
