@@ -189,6 +189,19 @@ def test_irm_scores_each_category_with_the_configured_reward(text, category):
     assert got == category and reward == DEFAULT_REWARDS[category]
 
 
+def test_tables_show_the_irm_reward_as_it_is_and_rates_in_percent():
+    from asktoact.report.tables import load_spec, rows_for
+
+    run = {
+        "labels": {"experiment_name": "tl_training", "masking_name": "mae", "irm": True},
+        "metrics": {"N": 4, "IRM": -1.75, "TS": 0.25},
+        "intervals": {"IRM": (-2.0, -1.5), "TS": (0.0, 0.5)},
+    }
+    (row,) = rows_for("tl_training", [run], load_spec("tl_training"))
+    assert (row["IRM"], row["IRM low"], row["IRM high"]) == (-1.75, -2.0, -1.5)
+    assert (row["TS"], row["TS high"]) == (25.0, 50.0)
+
+
 def test_irm_pairs_several_calls_by_position_and_averages():
     gold = GOLD + [call("get_news", topic="rain")]
     both = summary(call("get_weather", city="Lisbon", days=3), call("get_news", topic="sun"))

@@ -5,7 +5,7 @@ paper row it corresponds to, which metrics to show and which rows to compare (``
 ``[row, reference]`` pairs); ``paper.csv`` holds the paper's numbers. Every row carries N and a
 95 % bootstrap interval per metric (over queries, seeded, computed by the evaluation); each
 comparison is a paired bootstrap over the queries both rows evaluated, marked when its interval
-excludes 0. Rates are shown in percent (IR in rounds), as in the papers.
+excludes 0. Rates are shown in percent (IR in rounds, the IRM reward as it is), as in the papers.
 
 The Markdown table is for reading (one cell per metric: ours [interval] (paper)); the CSV keeps
 every number in its own column; the LaTeX file holds both tables.
@@ -52,8 +52,11 @@ def load_spec(name: str, experiments_dir: Path = EXPERIMENTS_DIR) -> dict[str, A
     return spec
 
 
+NOT_RATES = frozenset({"IR", "IRM"})  # rounds, and TL-Training's reward (in [-2, 1])
+
+
 def _pct(metric: str, value: float | None) -> float | None:
-    return None if value is None else (value if metric == "IR" else 100.0 * value)
+    return None if value is None else (value if metric in NOT_RATES else 100.0 * value)
 
 
 def _kind(labels: dict[str, Any]) -> str:
@@ -174,7 +177,8 @@ def _distribution(rows: list[dict[str, Any]]) -> list[str]:
 
 LEGEND = (
     "Each cell: ours [95 % bootstrap interval over the N queries] (the paper's number). Rates in "
-    "percent, IR in rounds. The paper used 7–8 B models, GPT-4o data and a 72 B user simulator."
+    "percent, IR in rounds, IRM as a reward in [-2, 1]. The paper used 7–8 B models, GPT-4o data "
+    "and a 72 B user simulator."
 )
 DIFF_LEGEND = (
     "Paired bootstrap over the queries both rows evaluated: difference [95 % interval]; "
