@@ -281,7 +281,6 @@ class DialogueDataModule(pl.LightningDataModule):
         building the loader: built before a checkpoint is restored, the loader would start a
         resumed epoch from its first batch)."""
         trainer = self.trainer
-        per_epoch = len(self._sampler(self.train_rows, shuffle=True).windows())
         if trainer.max_epochs is None or trainer.max_epochs < 0:
             if trainer.max_steps <= 0:
                 raise ValueError(
@@ -289,6 +288,7 @@ class DialogueDataModule(pl.LightningDataModule):
                     "learning-rate schedule needs a length"
                 )
             return trainer.max_steps
+        per_epoch = len(self._sampler(self.train_rows, shuffle=True).windows())
         total = per_epoch * max(trainer.max_epochs, 1)
         return max(min(total, trainer.max_steps) if trainer.max_steps > 0 else total, 1)
 
