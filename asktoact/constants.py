@@ -27,16 +27,6 @@ ERROR_TYPE_NUMBER = {name: i + 1 for i, name in enumerate(ERROR_TYPES)}
 SEMANTIC_ERRORS = ("clearly_stated", "imprecise", "irrelevant")
 STRUCTURAL_ERRORS = ("redundant", "incomplete")
 
-# The six user personas of AskToAct Table 11 (asktoact/eval/personas.py words them).
-PERSONAS = (
-    "cold_fish",
-    "reluctant_collaborator",
-    "easily_irritated",
-    "enthusiastic_supporter",
-    "skeptic",
-    "jokester",
-)
-
 # Complexity levels of Algorithm 1.
 LEVELS = {
     0: "fully specified",

@@ -39,7 +39,8 @@ def timed_loop(agent, simulator, data_rows, max_rounds: int) -> tuple[float, lis
     """Seconds for the episode loop alone, and every assistant turn of every episode."""
     from asktoact.eval.episode import Episode, run_episodes
 
-    episodes = [Episode.from_row(r, simulator) for r in data_rows]
+    rewards = compose("evaluate").reward.irm
+    episodes = [Episode.from_row(r, simulator, rewards) for r in data_rows]
     start = time.perf_counter()
     run_episodes(episodes, agent, simulator, max_rounds)
     turns = [[m["content"] for m in ep.messages if m["role"] == "assistant"] for ep in episodes]

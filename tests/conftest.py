@@ -19,9 +19,52 @@ for key, value in {
 }.items():
     os.environ.setdefault(key, value)
 
+import re  # noqa: E402
+import subprocess  # noqa: E402
+
 import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# What the interpreter and the tools themselves write into a checkout (bytecode, caches, the
+# editable install): everything else a test writes must go under pytest's tmp paths.
+_TOOL_FILES = re.compile(r"(__pycache__|\.pytest_cache|\.ruff_cache|\.egg-info|^!! \.venv/)")
+
+
+def checkout_state() -> set[str] | None:
+    """``git status`` of the checkout, ignored files included, less the tools' own files (None
+    outside a git checkout)."""
+    proc = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored", "--untracked-files=normal"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        return None
+    return {line for line in proc.stdout.splitlines() if not _TOOL_FILES.search(line)}
+
+
+def pytest_sessionstart(session):
+    session.config._checkout_before = checkout_state()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The suite fails when it wrote anything into the checkout (outputs/, build/, caches...)."""
+    before = getattr(session.config, "_checkout_before", None)
+    after = checkout_state()
+    if before is None or after is None or after == before:
+        return
+    changed = sorted(after ^ before)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    reporter.write_line(
+        "FAILED: the test suite changed the checkout (tests must write under tmp paths):\n  "
+        + "\n  ".join(changed[:20]),
+        red=True,
+    )
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 SHARED_DATA = Path(os.environ.get("ASKTOACT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 

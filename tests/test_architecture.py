@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import os
+import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -75,16 +77,38 @@ def test_the_cycle_finder_finds_a_planted_cycle():
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
+def documented_layers() -> list[str]:
+    """The layers of docs/architecture.md's *Layers* block, top first (``""``: the shared
+    modules at the package's top level)."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    block = text.split("## Layers", 1)[1].split("```")[1]
+    return [m.group(1) for m in re.finditer(r"^asktoact/(\w*)/?\s", block, re.MULTILINE)]
+
+
+def layer_of(module: str, layers: list[str]) -> int:
+    parts = module.split(".")
+    name = parts[1] if len(parts) > 1 and parts[1] in layers else ""
+    return layers.index(name)
+
+
 def test_layers_depend_downwards_only():
-    graph = import_graph()
-    llm = {m: e for m, e in graph.items() if m.startswith("asktoact.llm")}
-    assert llm and all(t.startswith("asktoact.llm") for e in llm.values() for t in e), llm
-    for layer in ("asktoact.eval", "asktoact.data"):
-        for module, edges in graph.items():
-            if module.startswith(layer):
-                assert not any(t.startswith("asktoact.train") for t in edges), module
-    cli = [m for m in graph if m.startswith("asktoact.cli.")]
-    assert cli and not any(m in e for e in graph.values() for m in cli)  # nothing imports the CLI
+    layers = documented_layers()
+    assert layers[:2] == ["cli", "jobs"] and layers[-2:] == ["llm", ""], layers
+    assert set(layers) >= {"report", "config", "rl", "train", "eval", "data"}
+    upward = [
+        f"{m} -> {t}"
+        for m, edges in import_graph().items()
+        for t in sorted(edges)
+        if layer_of(t, layers) < layer_of(m, layers)
+    ]
+    assert not upward, upward
+
+
+def test_the_documented_order_ranks_the_layers_as_written():
+    layers = documented_layers()
+    assert layer_of("asktoact.eval.episode", layers) < layer_of("asktoact.llm.client", layers)
+    assert layer_of("asktoact.rl.run", layers) < layer_of("asktoact.eval.irm", layers)
+    assert layer_of("asktoact.identity", layers) == len(layers) - 1
 
 
 @pytest.mark.parametrize(
@@ -102,6 +126,7 @@ def test_layers_depend_downwards_only():
         ("train", "optim.warmup_ratio=2", "optim.warmup_ratio=2.0: out of range"),
         ("train", "data.micro_batch_size=0", "data.micro_batch_size=0: out of range"),
         ("train", "adapter.lr=-1", "adapter.lr=-1.0: out of range: must be > 0"),
+        ("evaluate", "~reward.irm.exact", "reward.irm: missing keys ['exact']"),
         ("job", "ratio=0.7", None),  # in range: composes
         ("job", "eval_set=mars", "eval_set='mars': must be one of"),
     ],
@@ -132,9 +157,12 @@ def test_every_problem_is_reported_at_once(compose):
 @pytest.mark.slow
 def test_a_normal_install_runs_from_any_directory(tmp_path, repo_root):
     """``pip install .`` (a wheel, not editable) into a fresh venv; generate from elsewhere."""
-    wheels = tmp_path / "wheels"
+    wheels, source = tmp_path / "wheels", tmp_path / "source"
+    # Built from a copy: setuptools writes build/ and *.egg-info/ beside the sources it builds.
+    skip = (".git", ".venv", "outputs", "multirun", "reports", "build", ".cache", "*.egg-info")
+    shutil.copytree(repo_root, source, symlinks=True, ignore=shutil.ignore_patterns(*skip))
     pip = [sys.executable, "-m", "pip", "-q"]
-    build = [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(repo_root)]
+    build = [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)]
     subprocess.run(build, check=True, capture_output=True)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -173,3 +201,6 @@ def test_a_normal_install_runs_from_any_directory(tmp_path, repo_root):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (elsewhere / "out" / "manifest.json").is_file()
+    # out_dir=… holds the whole run (Hydra's .hydra/ and the log too): nothing else is written.
+    assert (elsewhere / "out" / ".hydra" / "config.yaml").is_file()
+    assert {p.name for p in elsewhere.iterdir()} <= {"cache", "out"}  # no outputs/ here

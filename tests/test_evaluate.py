@@ -186,6 +186,42 @@ def test_chat_records_a_scripted_session(tmp_path, dataset, eval_cfg):
     assert json.loads((tmp_path / "chat_transcripts.jsonl").read_text())["id"] == result["id"]
 
 
+@pytest.mark.parametrize("answered", ["none", "one", "all"])
+def test_chat_ends_cleanly_when_input_closes_and_keeps_what_was_played(
+    tmp_path, dataset, eval_cfg, answered
+):
+    """Input closes at the first question, after the first answer, or after every answer (at the
+    rating): the session is saved as played, unrated."""
+    from asktoact.eval.chat import chat
+
+    row = [json.loads(x) for x in (dataset / "test.jsonl").read_text().splitlines()][2]
+    values = [g[0][2].original_value for g in groups(json_record(row))]
+    assert len(values) >= 2  # so that "one" stops in the middle of the clarification
+    values = {"none": [], "one": values[:1], "all": values}[answered]
+    answers = iter(values)
+
+    def ask(_prompt: str) -> str:
+        value = next(answers, None)
+        if value is None:
+            raise EOFError  # what input() raises on a closed or exhausted stdin
+        return value
+
+    shown = []
+    cfg = eval_cfg(tmp_path, dataset, "agent=oracle", "index=2", name="chat")
+    result = chat(cfg, tmp_path, ask=ask, say=shown.append)
+    saved = json.loads((tmp_path / "chat_transcripts.jsonl").read_text())
+    assert saved == result and result["ended"] == "input closed"
+    assert result["completed"] is None and result["satisfaction"] is None
+    assert result["rounds"] == result["clarified"] == len(values)
+    assert result["valid"] is (answered == "all")  # the summary comes after the last answer
+    assert [m["content"] for m in result["messages"] if m["role"] == "user"][1:] == values
+    assert any("input closed" in s for s in shown)
+
+
+def json_record(row: dict) -> TransformationRecord:
+    return TransformationRecord.from_dict(json.loads(row["record"]))
+
+
 @pytest.fixture
 def train_tiny(compose):
     """``train_tiny(tmp_path, dataset, *extra)``: a few LoRA steps of the default tiny model on

@@ -1,63 +1,67 @@
-"""Faults: kills at random moments, damaged files, failing LLM providers — nothing is lost.
+"""Faults: kills at every dangerous moment, damaged files, failing LLM providers — nothing is lost.
 
-The kill tests run the console entry points in subprocesses, SIGKILL them at seeded random moments
-of a run (drawn over the length of an uninterrupted run of the same command), rerun until a run
-completes, and compare what it wrote with the uninterrupted run's output.
+The kill tests run the console entry points in subprocesses that SIGKILL themselves at named
+moments (``ASKTOACT_KILL_AT``, :mod:`asktoact.faults`): the same moments on every machine,
+whatever its speed. Each chain kills one run per moment, each run resuming what the previous one
+left, then runs once to the end and compares what it wrote with an uninterrupted run's output.
 """
 
 from __future__ import annotations
 
 import filecmp
 import json
-import random
+import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from asktoact import faults
 from asktoact.data.build import build
 from asktoact.eval.run import run_evaluation
 from asktoact.train.checkpoints import CheckpointError
 from asktoact.train.run import run_training
-
-KILLS = 3  # kills per command, each in a fresh run that resumes what the previous one left
 
 
 def cli(name: str, *overrides: str) -> list[str]:
     return [sys.executable, "-m", f"asktoact.cli.{name}", *overrides]
 
 
-def run_to_end(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return time.perf_counter() - start
+def run(cmd: list[str], kill_at: str | None = None) -> None:
+    """Run ``cmd`` to its end, or until it kills itself at ``kill_at`` — which it must reach: a
+    moment the run never reaches would make the chain test nothing."""
+    env = {k: v for k, v in os.environ.items() if k != faults.ENV}
+    if kill_at:
+        env[faults.ENV] = kill_at
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    if kill_at:
+        assert proc.returncode == -signal.SIGKILL, f"{kill_at} not reached: {proc.stderr[-3000:]}"
+    else:
+        assert proc.returncode == 0, proc.stderr[-4000:]
 
 
-def kill_then_finish(cmd: list[str], seconds: float, seed: int) -> list[float]:
-    """Run ``cmd`` KILLS times, each SIGKILLed at a seeded moment within ``seconds`` (unless it
-    finished first), then once to the end. Returns the moments at which a kill landed."""
-    rng, landed = random.Random(seed), []
-    for _ in range(KILLS):
-        at = rng.uniform(0.15, 0.75) * seconds
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            proc.wait(timeout=at)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            landed.append(round(at, 2))
-    run_to_end(cmd)
-    return landed
+def kill_chain(cmd: list[str], moments: tuple[str, ...]) -> None:
+    """One killed run per moment, each resuming the previous one's work, then a run to the end."""
+    for moment in moments:
+        run(cmd, kill_at=moment)
+    run(cmd)
 
 
 def same_manifest(a: Path, b: Path) -> None:
     one, two = (json.loads((d / "manifest.json").read_text()) for d in (a, b))
     one.pop("llm_usage"), two.pop("llm_usage")  # cache hits differ: the resumed run reuses replies
     assert one == two
+
+
+def test_an_unknown_kill_moment_is_refused_with_the_valid_ones(monkeypatch):
+    monkeypatch.setenv(faults.ENV, "train.stepp:3")
+    with pytest.raises(ValueError, match=r"unknown moment 'train.stepp'.*train.step"):
+        faults.reached("train.step", 3)
+    monkeypatch.setenv(faults.ENV, "train.step:4")
+    faults.reached("train.step", 3)  # another count: nothing happens
+    assert faults.armed("train.step", 4) and not faults.armed("train.outputs")
 
 
 @pytest.fixture(scope="module")
@@ -82,27 +86,26 @@ def trained(dataset, tmp_path_factory):
         "trainer.max_steps=12",
         "trainer.checkpoint_every_n_steps=2",
     )
-    seconds = run_to_end([*cmd, f"hydra.run.dir={root / 'whole'}"])
-    return root, cmd, seconds
+    run([*cmd, f"hydra.run.dir={root / 'whole'}"])
+    return root, cmd
+
+
+TRAIN_CHAINS = {
+    # Inside a checkpoint write; after last.ckpt of the step that ends epoch 1 (the moment whose
+    # resume replayed the wrong epoch's batch order, see README "What survives what"); between
+    # two checkpoints, in the second epoch.
+    "three resumes": ("train.ckpt_write:2", "train.last_saved:6", "train.step:9"),
+    # Before any checkpoint; between step=6.ckpt and its last.ckpt; after the final checkpoint;
+    # while the merged model is written.
+    "four resumes": ("train.step:1", "train.ckpt_saved:6", "train.last_saved:12", "train.outputs"),
+}
 
 
 @pytest.mark.slow
-def test_generate_killed_at_random_moments_ends_with_the_same_dataset(tmp_path, same_dataset_files):
-    cmd = cli("generate", "llm=offline", "data.n=80", "augmentation.ratio=0.3")
-    seconds = run_to_end([*cmd, f"cache_dir={tmp_path / 'c1'}", f"out_dir={tmp_path / 'whole'}"])
-    resumed = [*cmd, f"cache_dir={tmp_path / 'c2'}", f"out_dir={tmp_path / 'resumed'}"]
-    landed = kill_then_finish(resumed, seconds, seed=1)
-    assert len(landed) >= 2, landed
-    same_dataset_files(tmp_path / "whole", tmp_path / "resumed")
-    same_manifest(tmp_path / "whole", tmp_path / "resumed")
-    assert not list((tmp_path / "resumed").rglob(".*.tmp")), "a temporary file was left in place"
-
-
-@pytest.mark.slow
-def test_train_killed_at_random_moments_resumes_to_the_same_model(trained, tmp_path):
-    root, cmd, seconds = trained
-    landed = kill_then_finish([*cmd, f"hydra.run.dir={tmp_path}"], seconds, seed=2)
-    assert len(landed) >= 2, landed
+@pytest.mark.parametrize("chain", TRAIN_CHAINS, ids=list(TRAIN_CHAINS))
+def test_train_killed_at_every_moment_resumes_to_the_same_model(trained, tmp_path, chain):
+    root, cmd = trained
+    kill_chain([*cmd, f"hydra.run.dir={tmp_path}"], TRAIN_CHAINS[chain])
     whole = json.loads((root / "whole/train_summary.json").read_text())
     again = json.loads((tmp_path / "train_summary.json").read_text())
     assert again["global_step"] == whole["global_step"] == 12
@@ -110,31 +113,59 @@ def test_train_killed_at_random_moments_resumes_to_the_same_model(trained, tmp_p
     assert again["metrics"]["train/loss"] == whole["metrics"]["train/loss"]
     for part in ("adapter/adapter_model.safetensors", "merged/model.safetensors"):
         assert filecmp.cmp(root / "whole" / part, tmp_path / part, shallow=False), part
+    assert not list(tmp_path.rglob(".*.tmp")), "a temporary file was left in place"
 
 
 @pytest.mark.slow
-def test_evaluate_killed_at_random_moments_ends_with_the_same_transcripts(
-    trained, dataset, tmp_path
+def test_generate_killed_at_every_moment_ends_with_the_same_dataset(tmp_path, same_dataset_files):
+    cmd = cli("generate", "llm=offline", "data.n=80", "augmentation.ratio=0.3")
+    run([*cmd, f"cache_dir={tmp_path / 'c1'}", f"out_dir={tmp_path / 'whole'}"])
+    resumed = [*cmd, f"cache_dir={tmp_path / 'c2'}", f"out_dir={tmp_path / 'resumed'}"]
+    # After 30 replies; after 20 more (the second run reuses the first's 30); while the files
+    # are written (some new, the manifest not yet).
+    kill_chain(resumed, ("llm.reply:30", "llm.reply:20", "generate.files"))
+    same_dataset_files(tmp_path / "whole", tmp_path / "resumed")
+    same_manifest(tmp_path / "whole", tmp_path / "resumed")
+    assert not list((tmp_path / "resumed").rglob(".*.tmp")), "a temporary file was left in place"
+
+
+EVALUATE_CHAINS = {
+    # A local model: after the 3rd episode; in the middle of a transcript line; before metrics.
+    "local model": (
+        ("evaluate.episode:3", "evaluate.episode_write:2", "evaluate.metrics"),
+        ("agent=local", "agent.max_new_tokens=32", "agent.batch_size=4", "max_rounds=3"),
+    ),
+    # An LLM user simulator and judge (the offline provider): after LLM replies; after episodes.
+    "llm simulator": (
+        ("llm.reply:6", "evaluate.episode:4", "llm.reply:3"),
+        (
+            "agent=ask_all",
+            "max_rounds=4",
+            "simulator=litellm",
+            "simulator.client.model=asktoact/simulator",
+            "judge=litellm",
+            "judge.client.model=asktoact/judge",
+        ),
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chain", EVALUATE_CHAINS, ids=list(EVALUATE_CHAINS))
+def test_evaluate_killed_at_every_moment_ends_with_the_same_transcripts(
+    trained, dataset, tmp_path, chain
 ):
-    root = trained[0]
-    cmd = cli(
-        "evaluate",
-        f"data.path={dataset}",
-        f"cache_dir={tmp_path / 'cache'}",
-        "agent=local",
-        f"agent.path={root / 'whole/merged'}",
-        "agent.max_new_tokens=32",
-        "agent.batch_size=4",
-        "data.limit=12",
-        "max_rounds=3",
-    )
-    seconds = run_to_end([*cmd, f"hydra.run.dir={tmp_path / 'whole'}"])
-    landed = kill_then_finish([*cmd, f"hydra.run.dir={tmp_path / 'resumed'}"], seconds, seed=3)
-    assert len(landed) >= 2, landed
+    moments, agent = EVALUATE_CHAINS[chain]
+    model = [f"agent.path={trained[0] / 'whole/merged'}"] if "agent=local" in agent else []
+    cmd = cli("evaluate", f"data.path={dataset}", *agent, *model, "data.limit=12")
     a, b = tmp_path / "whole", tmp_path / "resumed"
+    # Each its own LLM cache: the resumed runs must make (and lose) calls of their own.
+    run([*cmd, f"hydra.run.dir={a}", f"cache_dir={a / 'cache'}"])
+    kill_chain([*cmd, f"hydra.run.dir={b}", f"cache_dir={b / 'cache'}"], moments)
     assert filecmp.cmp(a / "transcripts.jsonl", b / "transcripts.jsonl", shallow=False)
     whole, resumed = (json.loads((d / "metrics.json").read_text()) for d in (a, b))
     assert resumed["metrics"] == whole["metrics"] and resumed["intervals"] == whole["intervals"]
+    assert resumed["resumed"]["episodes_done_before"] > 0  # the final run resumed
 
 
 @pytest.mark.slow

@@ -256,6 +256,31 @@ def test_dataset_and_evaluation_stores_are_keyed_by_the_resolved_config(tmp_path
     assert "removal_prob: 0.9" in (b / "config.yaml").read_text()
 
 
+def test_evaluation_stores_are_keyed_by_personas_simulator_and_reward_table(
+    tmp_path, compose, dataset, monkeypatch
+):
+    """A new persona, another simulator setting or another reward table never reuses a stored
+    evaluation: each gives another store entry."""
+    import dataclasses
+
+    from asktoact.eval import personas
+    from asktoact.jobs import job
+
+    def store(*eval_overrides: str) -> str:
+        over = "eval_overrides=[" + ",".join(f"'{o}'" for o in eval_overrides) + "]"
+        cfg = compose("job", f"eval_root={tmp_path}", f"cache_dir={tmp_path}", over)
+        return job.evaluation_store(cfg, "/models/m/merged", dataset)[1].name
+
+    base = store()
+    assert store() == base  # the same settings: the same entry
+    assert store("simulator.match_threshold=0.6") != base
+    assert store("reward.irm.exact=2.0") != base
+    cold = personas.PERSONAS["cold_fish"]
+    extra = dataclasses.replace(cold, key="stoic", name="Stoic")
+    monkeypatch.setitem(personas.PERSONAS, "stoic", extra)  # one persona more
+    assert store() != base
+
+
 @pytest.mark.slow
 def test_a_changed_setting_never_resumes_an_old_checkpoint(tmp_path, compose, build_dataset):
     from asktoact.config import ConfigError
@@ -350,6 +375,14 @@ def test_table4_is_built_from_recorded_chat_sessions(tmp_path):
             "rounds": 1,
             "satisfaction": 5,
         },
+        {  # input closed before rating: counts for intent coverage and rounds only
+            "agent": "lora",
+            "completed": None,
+            "intents": 1,
+            "clarified": 0,
+            "rounds": 3,
+            "satisfaction": None,
+        },
     ]
     (tmp_path / "chat" / "a").mkdir(parents=True)
     (tmp_path / "chat" / "a" / "chat_transcripts.jsonl").write_text(
@@ -357,8 +390,8 @@ def test_table4_is_built_from_recorded_chat_sessions(tmp_path):
     )
     md, _ = write_table4([tmp_path / "chat"], tmp_path / "reports")
     text = md.read_text()
-    assert "| base | 2 | 50.0 | 75.0 | 3.50 | 3.50 |" in text
-    assert "| lora | 1 | 100.0 | 100.0 | 1.00 | 5.00 |" in text
+    assert "| base | 2 (2) | 50.0 | 75.0 | 3.50 | 3.50 |" in text
+    assert "| lora | 2 (1) | 100.0 | 50.0 | 2.00 | 5.00 |" in text
     assert "86.67" in text  # the paper's row beside ours
 
 

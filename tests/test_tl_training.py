@@ -7,9 +7,11 @@ import csv
 import json
 
 import pytest
+import torch
 
 from asktoact.constants import IGNORE_INDEX
-from asktoact.rl.reward import DEFAULT_REWARDS, irm_reward
+from asktoact.eval.irm import CATEGORIES, irm_reward
+from asktoact.eval.run import run_evaluation
 from asktoact.schema import ParamSpec, ToolSpec
 from asktoact.train.encode import encode
 from asktoact.train.feedback import error_category
@@ -184,9 +186,29 @@ def call(task, **args):
         (summary(call("get_weather", city="Lisbon", days=3.0)), "exact"),
     ],
 )
-def test_irm_scores_each_category_with_the_configured_reward(text, category):
-    reward, got = irm_reward(text, GOLD, CANDIDATES)
-    assert got == category and reward == DEFAULT_REWARDS[category]
+def test_irm_scores_each_category_with_the_configured_reward(text, category, table):
+    reward, got = irm_reward(text, GOLD, CANDIDATES, table)
+    assert got == category and reward == table[category]
+
+
+@pytest.fixture(scope="module")
+def table(compose) -> dict[str, float]:
+    """The reward table of conf/reward/default.yaml."""
+    return dict(compose("evaluate").reward.irm)
+
+
+def test_one_reward_table_for_the_rl_stage_and_every_evaluation(compose, build_dataset, tmp_path):
+    """conf/reward/ is read by asktoact-rl and asktoact-evaluate alike: a changed reward trains and
+    is reported the same."""
+    changed = ("reward.irm.exact=2.5", "reward.irm.wrong_values=-0.5")
+    rl = compose("rl", "sft.path=x", "data.path=y", *changed).reward.irm
+    evaluate = compose("evaluate", *changed).reward.irm
+    assert rl == evaluate and rl["exact"] == 2.5 and list(rl) == list(CATEGORIES)
+    data = build_dataset("data.n=120")
+    cfg = compose(
+        "evaluate", f"data.path={data}", f"cache_dir={tmp_path}", "agent=oracle", *changed
+    )
+    assert run_evaluation(cfg, tmp_path / "run")["metrics"]["IRM"] == 2.5  # every call exact
 
 
 def test_tables_show_the_irm_reward_as_it_is_and_rates_in_percent():
@@ -202,21 +224,28 @@ def test_tables_show_the_irm_reward_as_it_is_and_rates_in_percent():
     assert (row["TS"], row["TS high"]) == (25.0, 50.0)
 
 
-def test_irm_pairs_several_calls_by_position_and_averages():
+def test_irm_pairs_several_calls_by_position_and_averages(table):
     gold = GOLD + [call("get_news", topic="rain")]
     both = summary(call("get_weather", city="Lisbon", days=3), call("get_news", topic="sun"))
-    assert irm_reward(both, gold, CANDIDATES) == ((1.0 - 0.25) / 2, "wrong_values")
+    assert irm_reward(both, gold, CANDIDATES, table) == ((1.0 - 0.25) / 2, "wrong_values")
     one = summary(call("get_weather", city="Lisbon", days=3))  # the second call is missing
-    assert irm_reward(one, gold, CANDIDATES) == ((1.0 - 1.5) / 2, "wrong_tool")
-    custom = irm_reward(one, gold, CANDIDATES, rewards={"wrong_tool": -3.0})
+    assert irm_reward(one, gold, CANDIDATES, table) == ((1.0 - 1.5) / 2, "wrong_tool")
+    custom = irm_reward(one, gold, CANDIDATES, rewards={**table, "wrong_tool": -3.0})
     assert custom == ((1.0 - 3.0) / 2, "wrong_tool")
 
 
 # -- the RL stage ---------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_rl_on_a_tiny_model_raises_its_mean_reward(tmp_path, compose, build_dataset):
-    """SFT a tiny model until it writes summaries, then GRPO with IRM: the mean reward of its
-    rollouts on the training prompts goes up over a short seeded run."""
+def test_rl_on_a_tiny_model_scores_rollouts_with_irm_and_moves_the_policy(
+    tmp_path, compose, build_dataset
+):
+    """SFT a tiny model until some of its summaries parse, then GRPO with IRM: every step's
+    rollouts are scored, the policy leaves the SFT model (KL > 0, other weights), and the
+    result is saved as asktoact-train saves models. Whether the reward rises is not asserted:
+    on a 1.4 M random-init model it does not, beyond noise (seeded runs at learning rates
+    5e-4 to 1e-2, LoRA and full: README, TL-Training)."""
+    from safetensors.torch import load_file
+
     from asktoact.rl.run import run_rl
     from asktoact.train.run import run_training
 
@@ -229,7 +258,7 @@ def test_rl_on_a_tiny_model_raises_its_mean_reward(tmp_path, compose, build_data
             "logger=none",
             "adapter=full",
             "adapter.lr=3e-3",
-            "trainer.max_epochs=16",
+            "trainer.max_epochs=8",
             "data.micro_batch_size=8",
             "optim.effective_batch_size=8",
             "data.val_split=null",
@@ -242,18 +271,26 @@ def test_rl_on_a_tiny_model_raises_its_mean_reward(tmp_path, compose, build_data
         f"data.path={data}",
         f"cache_dir={tmp_path}",
         "rl.lr=5e-4",
-        "rl.max_steps=12",
+        "rl.max_steps=6",
         "rl.batch_size=8",
         "rl.num_generations=4",
         "rl.max_completion_length=64",
-        "rl.save_steps=6",
-        "data.limit=24",
+        "rl.save_steps=3",
+        "data.limit=12",
+        # A summary that parses but names no candidate tool scores above one that does not parse
+        # (both -2 by default): rollouts of a barely trained model then differ in reward, and
+        # GRPO has advantages to learn from. It also shows the RL stage reads conf/reward's table.
+        "reward.irm.unparsable=-3.0",
     )
     summary = run_rl(cfg, tmp_path / "rl")
     log = [row for row in csv.DictReader((tmp_path / "rl" / "rl_log.csv").open())]
     rewards = [float(r["reward"]) for r in log]
-    assert len(rewards) == 12 and summary["global_step"] == 12
-    assert sum(rewards[-4:]) / 4 > sum(rewards[:4]) / 4, rewards
+    assert len(rewards) == 6 and summary["global_step"] == 6
+    assert all(-3.0 <= r <= 1.0 for r in rewards) and sum(summary["categories"].values()) == 48
+    assert max(float(r["kl"]) for r in log) > 0
+    before = load_file(tmp_path / "sft" / "merged" / "model.safetensors")
+    after = load_file(tmp_path / "rl" / "merged" / "model.safetensors")
+    assert any(not torch.equal(before[k], after[k]) for k in before)
     assert "irm/exact" in log[0] and "kl" in log[0]
     # A LoRA adapter (conf/rl/grpo.yaml) and the merged model, as asktoact-train saves them.
     assert (tmp_path / "rl" / "adapter" / "adapter_config.json").exists()

@@ -160,6 +160,26 @@ def test_a_run_stopped_mid_epoch_resumes_with_the_batches_it_had_left(
     assert again["metrics"]["train/loss"] == whole["metrics"]["train/loss"]
 
 
+@pytest.mark.slow
+def test_each_epoch_trains_on_its_own_batch_order(tmp_path, dataset, train_cfg, monkeypatch):
+    """The sampler is reshuffled every epoch (Lightning's set_epoch never reaches a batch
+    sampler: every epoch used to replay the first one's order)."""
+    from asktoact.train.module import ClarifyLM
+
+    seen, step = [], ClarifyLM.training_step
+
+    def record(self, batch, batch_idx):
+        seen.append((self.trainer.current_epoch, int(batch["input_ids"].sum())))
+        return step(self, batch, batch_idx)
+
+    monkeypatch.setattr(ClarifyLM, "training_step", record)
+    args = ("data.limit=24", "trainer.max_epochs=2", "logger=none")
+    run_training(train_cfg(tmp_path, dataset, *args), tmp_path / "run")
+    epochs = [[b for e, b in seen if e == k] for k in (0, 1)]
+    assert len(epochs[0]) == len(epochs[1]) == 6
+    assert epochs[0] != epochs[1], "epoch 2 replayed epoch 1's batches in the same order"
+
+
 @pytest.mark.parametrize(
     "name", ["auto", "ddp", "deepspeed_zero2", "deepspeed_zero3", "deepspeed_zero3_offload"]
 )

@@ -6,13 +6,19 @@ before Hydra composes, and calls :func:`validate` before any work.
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from asktoact.config.schema import register
 from asktoact.config.validate import ConfigError, validate
+from asktoact.identity import overrides_tag
 from asktoact.paths import CONF_DIR
 
 register()
+# Used by conf/hydra/default.yaml to name run folders.
+OmegaConf.register_new_resolver("overrides_tag", overrides_tag, replace=True)
+OmegaConf.register_new_resolver(
+    "coalesce", lambda *values: next((v for v in values if v is not None), None), replace=True
+)
 
 
 def compose(

@@ -29,9 +29,12 @@ def check(
     lt: float | None = None,
     choices: typing.Sequence[Any] | None = None,
     keys: typing.Sequence[str] | None = None,
+    all_keys: bool | None = None,
 ) -> dict[str, Any]:
-    """Field metadata the validator enforces: numeric bounds, allowed values, allowed dict keys."""
+    """Field metadata the validator enforces: numeric bounds, allowed values, allowed dict keys
+    (with ``all_keys``, every one of them must be given)."""
     spec = {"ge": ge, "le": le, "gt": gt, "lt": lt, "choices": choices, "keys": keys}
+    spec["all_keys"] = all_keys
     return {k: v for k, v in spec.items() if v is not None}
 
 

@@ -25,11 +25,12 @@ from omegaconf import MISSING
 from asktoact import tracking
 from asktoact.config.derive import config_field as F
 from asktoact.config.derive import derived_schema
-from asktoact.constants import ERROR_TYPES, PERSONAS
+from asktoact.constants import ERROR_TYPES
 from asktoact.data.sources import bfcl, demo, taskbench, xlam
 from asktoact.eval import agents, judge, simulator
+from asktoact.eval.irm import CATEGORIES as IRM_CATEGORIES
+from asktoact.eval.personas import PERSONAS
 from asktoact.llm import LLMClient, rules_backend
-from asktoact.rl.reward import CATEGORIES as IRM_CATEGORIES
 from asktoact.train.keytokens import KEY_DEFINITIONS
 from asktoact.train.masking import ERROR_MODES, Masking
 
@@ -317,6 +318,7 @@ class EvaluateConfig(BuildsData):
     agent: Any = MISSING
     simulator: Any = MISSING
     judge: Any = MISSING
+    reward: Any = MISSING
     logger: Any = MISSING
     resume: bool = F()
     max_rounds: int = F(ge=1)
@@ -326,6 +328,7 @@ class EvaluateConfig(BuildsData):
 @dataclass
 class ChatConfig(BuildsData):
     agent: Any = MISSING
+    reward: Any = MISSING
     max_rounds: int = F(ge=1)
     index: int = F(ge=0)
     data: EvalDataConfig = MISSING
@@ -400,7 +403,7 @@ class ReportConfig:
 
 @dataclass
 class RLAlgorithmConfig:
-    """``conf/rl/``: the RL algorithm (TRL) and IRM's reward per error category."""
+    """``conf/rl/``: the RL algorithm (TRL); its reward is ``conf/reward/``'s IRM table."""
 
     algorithm: str = F(choices=("grpo", "rloo"))
     lr: float = F(gt=0)
@@ -413,7 +416,13 @@ class RLAlgorithmConfig:
     max_steps: int = F(ge=-1)
     save_steps: int = F(ge=1)
     peft: Optional[LoraSpec] = None  # noqa: UP045 (None: full updates)
-    rewards: dict[str, float] = F(keys=IRM_CATEGORIES)
+
+
+@dataclass
+class RewardConfig:
+    """``conf/reward/``: TL-Training's IRM, a reward per tool-call error category (all of them)."""
+
+    irm: dict[str, float] = F(keys=IRM_CATEGORIES, all_keys=True)
 
 
 @dataclass
@@ -432,6 +441,7 @@ class RLDataConfig:
 @dataclass
 class RLConfig(RunConfig):
     rl: Any = MISSING
+    reward: Any = MISSING
     sft: SFTSource = MISSING
     data: RLDataConfig = MISSING
     resume: bool = F()
@@ -454,6 +464,7 @@ def register() -> None:
         "model": {"schema": ModelConfig},
         "trainer": {"schema": TrainerConfig},
         "rl": {"schema": RLAlgorithmConfig},
+        "reward": {"schema": RewardConfig},
     }
     for group, nodes in groups.items():
         for name, node in nodes.items():

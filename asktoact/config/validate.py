@@ -15,9 +15,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError, MissingMandatoryValue
 
-
-class ConfigError(ValueError):
-    """An invalid configuration; the message lists every offending key."""
+from asktoact.errors import ConfigError
 
 
 def validate(cfg: DictConfig) -> DictConfig:
@@ -88,6 +86,9 @@ def _check_value(node: DictConfig, key: str, where: str, spec, problems: list[st
         bad = sorted(set(value.keys()) - set(spec["keys"]))
         if bad:
             problems.append(f"{where}: unknown keys {bad} (allowed: {', '.join(spec['keys'])})")
+        missing = [k for k in spec["keys"] if k not in value] if spec.get("all_keys") else []
+        if missing:
+            problems.append(f"{where}: missing keys {missing} (every one of them is needed)")
     numbers = value.values() if isinstance(value, DictConfig) else [value]
     for number in numbers:
         message = _out_of_range(number, spec)

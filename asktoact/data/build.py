@@ -21,10 +21,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
+from asktoact import faults
 from asktoact.constants import ERROR_TYPES, LEVELS
 from asktoact.data import assemble, augment, clarify, locate, quality, sampling, underspecify
 from asktoact.data.sources.base import Rejects
 from asktoact.data.templates import SYSTEM_PROMPT
+from asktoact.identity import as_json, resolved
 from asktoact.io import atomic_dir, remove_leftovers, write_json, write_jsonl, write_text
 from asktoact.llm import LLMStats
 from asktoact.schema import Example, TransformationRecord, solution_to_json
@@ -176,11 +178,10 @@ def level_counts(levels) -> dict[str, int]:
 
 def ensure_dataset(cfg: DictConfig, out: Path) -> Path:
     """For train/evaluate with ``data.path`` null: build a dataset with their ``generate.*``,
-    ``seed``, ``cache_dir``, ``llm`` and ``augmentation`` settings (reused when already built)."""
+    ``seed``, ``cache_dir``, ``llm`` and ``augmentation`` settings, reused when ``out`` holds a
+    complete one built with the same settings (``out/config.json``), rebuilt otherwise."""
     from omegaconf import OmegaConf
 
-    if (out / "manifest.json").exists():
-        return out
     overrides = {
         "seed": cfg.seed,
         "cache_dir": cfg.cache_dir,
@@ -188,18 +189,31 @@ def ensure_dataset(cfg: DictConfig, out: Path) -> Path:
         "augmentation": cfg.augmentation,
     }
     # A plain copy of generate.*: Hydra's struct mode would refuse the added keys.
-    build(OmegaConf.merge(OmegaConf.to_container(cfg.generate, resolve=True), overrides), out)
+    gcfg = OmegaConf.merge(OmegaConf.to_container(cfg.generate, resolve=True), overrides)
+    identity = as_json(resolved(gcfg, ("cache_dir",)))
+    record = out / "config.json"
+    if (out / "manifest.json").exists() and record.exists():
+        if json.loads(record.read_text()) == identity:
+            return out
+        log.info("%s was built with other settings: building it again", out)
+    build(gcfg, out)
+    write_json(record, identity)
     return out
 
 
 def write_outputs(out: Path, splits, rejects: Rejects, dropped) -> None:
+    """Every file but the manifest, which is written last: a folder with a manifest is a complete
+    dataset, so the manifest of an earlier build goes first (a kill in between leaves a folder
+    that nothing reuses)."""
     import datasets
 
+    (out / "manifest.json").unlink(missing_ok=True)
     remove_leftovers(out)  # of an earlier run of this build that was killed while writing
     for name, rows in splits.items():
         write_jsonl(out / f"{name}.jsonl", rows)
     records = "".join(r["record"] + "\n" for rows in splits.values() for r in rows)
     write_text(out / "records.jsonl", records)  # already JSON in each row
+    faults.reached("generate.files")
     write_jsonl(out / "dropped.jsonl", dropped)
     rejects.write(out / "rejects.jsonl")
     with atomic_dir(out / "sharegpt") as tmp:

@@ -56,8 +56,10 @@ def chat(
     ask: Callable[[str], str] = input,
     say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
+    """One session, appended to ``chat_transcripts.jsonl``. Input that closes (end of a piped
+    file, Ctrl-D) ends the session there: what was played is saved, unrated."""
     row = load_rows(cfg, run_dir)[cfg.index]
-    ep = Episode.from_row(row, _Person())
+    ep = Episode.from_row(row, _Person(), cfg.reward.irm)
     agent = instantiate(cfg.agent)
     say(f"Your request (as the assistant sees it): {ep.record.unspecified_query}")
     say(f"What you really want: {ep.record.original_query}")
@@ -65,6 +67,16 @@ def chat(
         f"{ep.record.key_info[i].name}.{n} = {a.original_value}" for i, n, a in ep.record.removed()
     )
     say("Values you know but did not say: " + (hidden or "none"))
+    rating: dict[str, Any] = {"completed": None, "satisfaction": None, "ended": "input closed"}
+    try:
+        play(cfg, ep, agent, ask, say)
+        rating = rate(ep, ask, say)
+    except EOFError:
+        say("\n(input closed: the session ends here and is saved as played, unrated)")
+    return record_session(cfg, run_dir, ep, rating)
+
+
+def play(cfg: DictConfig, ep: Episode, agent, ask, say) -> None:
     for _ in range(cfg.max_rounds + 1):
         text = agent.respond([ep])[0]
         ep.messages.append({"role": "assistant", "content": text})
@@ -72,20 +84,24 @@ def chat(
         turn = parse_turn(text)
         if turn.kind == "summary":
             ep.solution = turn.solution
-            break
+            return
         reply = ask("YOU: ")
         ep.messages.append({"role": "user", "content": reply})
         ep.user.rounds += 1
         ep.user.clarified |= {f.key for f in ep.user.intents if reveals(reply, f)}
-    return record_session(cfg, run_dir, ep, ask, say)
 
 
-def record_session(cfg: DictConfig, run_dir: Path, ep: Episode, ask, say) -> dict[str, Any]:
+def rate(ep: Episode, ask, say) -> dict[str, Any]:
     valid, tss, prs = score_solution(ep.solution, ep.gold)
     say(f"\nSolution valid: {valid}; tool selection F1 {tss:.2f}; parameter F1 {prs:.2f}")
     completed = ask_choice(ask, say, "Was your task completed? (y/n) ", {"y": True, "n": False})
     scores = {str(k): k for k in range(1, 6)}
     satisfaction = ask_choice(ask, say, "How satisfied are you, 1 (not) to 5 (very)? ", scores)
+    return {"completed": completed, "satisfaction": satisfaction, "ended": "rated"}
+
+
+def record_session(cfg: DictConfig, run_dir: Path, ep: Episode, rating) -> dict[str, Any]:
+    valid, tss, prs = score_solution(ep.solution, ep.gold)
     result = {
         "id": ep.id,
         "agent": agent_label(cfg.agent),
@@ -94,11 +110,10 @@ def record_session(cfg: DictConfig, run_dir: Path, ep: Episode, ask, say) -> dic
         "valid": valid,
         "tss": tss,
         "prs": prs,
-        "completed": completed,
         "intents": len(ep.user.intents),
         "clarified": len(ep.user.clarified),
         "rounds": ep.user.rounds,
-        "satisfaction": satisfaction,
+        **rating,
     }
     with open(run_dir / "chat_transcripts.jsonl", "a", encoding="utf-8") as fh:
         fh.write(json.dumps(result, ensure_ascii=False) + "\n")

@@ -15,10 +15,10 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from asktoact.eval.irm import irm_reward
 from asktoact.eval.metrics import Outcome, score_solution
 from asktoact.eval.parse import parse_turn
 from asktoact.eval.simulator import UserContext
-from asktoact.rl.reward import irm_reward
 from asktoact.schema import ToolSpec, TransformationRecord
 
 
@@ -30,13 +30,14 @@ class Episode:
     gold: list[dict[str, Any]]
     messages: list[dict[str, str]]
     user: UserContext
+    rewards: dict[str, float]  # the IRM table (conf/reward/) that scores the final turn
     judgements: list[dict[str, Any]] = field(default_factory=list)
     solution: list[dict[str, Any]] | None = None
     solution_error: str | None = None
     done: bool = False
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], simulator) -> Episode:
+    def from_row(cls, row: dict[str, Any], simulator, rewards: dict[str, float]) -> Episode:
         record = TransformationRecord.from_dict(json.loads(row["record"]))
         tools = [ToolSpec.from_dict(t) for t in json.loads(row["tools"])]
         first = row["messages"][0]
@@ -47,6 +48,7 @@ class Episode:
             json.loads(row["solution"]),
             [dict(first)],
             simulator.start(record, tools),
+            dict(rewards),
         )
 
     def outcome(self) -> Outcome:
@@ -63,7 +65,7 @@ class Episode:
         final = next(
             (m["content"] for m in reversed(self.messages) if m["role"] == "assistant"), ""
         )
-        irm, category = irm_reward(final, self.gold, self.tools)
+        irm, category = irm_reward(final, self.gold, self.tools, self.rewards)
         return Outcome(
             self.id,
             len(self.user.intents),

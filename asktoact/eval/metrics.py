@@ -79,7 +79,7 @@ class Outcome:
     errors: dict[str, int] = field(
         default_factory=dict
     )  # per error type: turns (or 1 for incomplete)
-    # TL-Training's view of the final turn (asktoact.rl.reward): IRM reward and error category.
+    # TL-Training's view of the final turn (asktoact.eval.irm): IRM reward and error category.
     irm: float = -2.0
     irm_category: str = "unparsable"
 

@@ -30,8 +30,6 @@ import hashlib
 import random
 from dataclasses import dataclass
 
-from asktoact.constants import PERSONAS as KEYS
-
 
 @dataclass(frozen=True)
 class Persona:
@@ -142,7 +140,16 @@ PERSONAS = {
         ),
     )
 }
-assert tuple(PERSONAS) == KEYS, "constants.PERSONAS and the personas defined here must agree"
+
+
+def fingerprint() -> str:
+    """A hash of every persona's wording and behaviour: evaluation stores and resumes are keyed
+    by it, so a persona added or reworded never reuses evaluations made with the old set."""
+    from dataclasses import asdict
+
+    from asktoact.identity import config_hash
+
+    return config_hash([asdict(p) for p in PERSONAS.values()])
 
 
 def pick_persona(key: str, rng: random.Random) -> Persona:

@@ -17,10 +17,12 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from asktoact import tracking
+from asktoact import faults, tracking
 from asktoact.data.build import ensure_dataset
+from asktoact.eval import personas
 from asktoact.eval.episode import Episode, run_episodes
 from asktoact.eval.metrics import Outcome, aggregate, bootstrap_intervals, breakdown
+from asktoact.identity import claim, dataset_fingerprint, folder_fingerprint, resolved
 from asktoact.io import (
     read_jsonl_log,
     resolve_dataset_dir,
@@ -44,9 +46,37 @@ def load_rows(cfg: DictConfig, run_dir: Path) -> list[dict[str, Any]]:
     return rows.select(range(min(limit, len(rows)))).to_list() if limit else rows.to_list()
 
 
-def _done(path: Path, resume: bool) -> tuple[dict[str, dict[str, Any]], int]:
-    """Episodes a killed run finished, and how many truncated lines were dropped (redone)."""
-    if not resume:
+# Settings that may change between an evaluation and its continuation: where things go, how
+# they are logged, and how many queries are played (episodes are independent: more is resuming).
+RESUME_MAY_CHANGE = (
+    "cache_dir",
+    "run_name",
+    "resume",
+    "logger",
+    "data.limit",
+    *(f"{side}.client.cache_path" for side in ("agent", "simulator", "judge")),
+    "llm.cache_path",
+)
+
+
+def resume_identity(cfg: DictConfig) -> dict[str, Any]:
+    """What the transcripts in a run folder must have been played with to be continued: the
+    resolved config (less :data:`RESUME_MAY_CHANGE`), the content of the dataset it names and of
+    the agent's model (and adapter) folders, and the persona set."""
+    identity = resolved(cfg, RESUME_MAY_CHANGE)
+    if cfg.data.path:
+        identity["dataset_content"] = dataset_fingerprint(resolve_dataset_dir(cfg.data.path))
+    for key in ("path", "adapter"):
+        identity[f"agent_{key}_content"] = folder_fingerprint(cfg.agent.get(key))
+    identity["personas"] = personas.fingerprint()
+    return identity
+
+
+def _done(cfg: DictConfig, path: Path) -> tuple[dict[str, dict[str, Any]], int]:
+    """Episodes a killed run of these settings finished, and how many truncated lines were
+    dropped (redone). Transcripts of other settings stop the run (``identity.claim``)."""
+    record = path.with_name("transcripts.config.json")
+    if not claim(record, resume_identity(cfg), cfg.resume, path.name, path.exists()):
         path.unlink(missing_ok=True)
         return {}, 0
     entries, broken = read_jsonl_log(path)
@@ -74,9 +104,9 @@ def _in_row_order(path: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]
 def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    rows = load_rows(cfg, run_dir)
     tpath = run_dir / "transcripts.jsonl"
-    done, truncated = _done(tpath, cfg.resume)
+    done, truncated = _done(cfg, tpath)  # first: other settings' transcripts stop the run here
+    rows = load_rows(cfg, run_dir)
     simulator = instantiate(cfg.simulator)
     agent = instantiate(cfg.agent)
     judge = instantiate(cfg.judge)  # None: the simulator's rule decides
@@ -85,13 +115,23 @@ def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         for n, o in (("agent", agent), ("simulator", simulator), ("judge", judge))
     }
     try:
-        todo = [Episode.from_row(r, simulator) for r in rows if r["id"] not in done]
+        rewards = dict(cfg.reward.irm)
+        todo = [Episode.from_row(r, simulator, rewards) for r in rows if r["id"] not in done]
         log.info("%d episodes (%d already done)", len(todo), len(done))
         with open(tpath, "a", encoding="utf-8") as fh:
 
             def save(ep: Episode) -> None:
-                fh.write(json.dumps(ep.transcript(), ensure_ascii=False) + "\n")
+                line = json.dumps(ep.transcript(), ensure_ascii=False) + "\n"
+                saved[0] += 1
+                if faults.armed("evaluate.episode_write", saved[0]):
+                    fh.write(line[: len(line) // 2])  # what a kill in mid-write leaves
+                    fh.flush()
+                    faults.reached("evaluate.episode_write", saved[0])
+                fh.write(line)
                 fh.flush()
+                faults.reached("evaluate.episode", saved[0])
+
+            saved = [0]
 
             run_episodes(todo, agent, simulator, cfg.max_rounds, on_done=save, judge=judge)
     finally:
@@ -121,6 +161,7 @@ def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         if client is not None:
             result[f"llm_usage_{name}"] = client.stats.to_dict()
     result["outcomes"] = [o.to_dict() for o in outcomes]  # per query: for paired comparisons
+    faults.reached("evaluate.metrics")
     write_json(run_dir / "metrics.json", result)
     write_breakdown_csv(run_dir / "breakdown.csv", result)
     log_run(cfg, run_dir, result, transcripts)

@@ -20,7 +20,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from asktoact.config import compose
-from asktoact.config.hashing import config_hash, resolved
+from asktoact.eval import personas
+from asktoact.identity import config_hash, resolved
 from asktoact.io import atomic_dir, resolve_dataset_dir, write_json, write_text
 
 log = logging.getLogger(__name__)
@@ -195,19 +196,26 @@ def base_model(cfg: DictConfig, root: Path) -> str:
     return str(out)
 
 
-def evaluation(cfg: DictConfig, model_path: str | None, data: Path) -> dict[str, Any]:
-    """Evaluate (or reuse): results are stored by what was evaluated — the model's store entry
-    (or API model), the test split's content and every evaluation setting — so two rows of two
-    experiments that evaluate the same model on the same queries share one evaluation."""
-    from asktoact.eval.run import run_evaluation
-
+def evaluation_store(cfg: DictConfig, model_path: str | None, data: Path):
+    """The evaluate step's config and its store entry, keyed by what was evaluated — the model's
+    store entry (or API model), the test split's content, every evaluation setting (simulator,
+    judge, reward table) and the persona set — so two rows of two experiments that evaluate the
+    same model on the same queries share one evaluation, and nothing else does."""
     ecfg = compose("evaluate", eval_overrides(cfg, model_path, data))
     identity = resolved(ecfg, (*_WHERE, "agent.path", "data.path"))
     identity["model"] = model_identity(model_path) if model_path else cfg.agent_model
     split = resolve_dataset_dir(data).parent / f"{ecfg.data.split}.jsonl"
     identity["queries"] = hashlib.sha256(split.read_bytes()).hexdigest()[:16]
+    identity["personas"] = personas.fingerprint()  # a new or reworded persona evaluates anew
     name = f"{identity['model']}-{ecfg.data.split}"
-    out = _store(Path(cfg.eval_root) / cfg.scale_name, name, ecfg, identity)
+    return ecfg, _store(Path(cfg.eval_root) / cfg.scale_name, name, ecfg, identity)
+
+
+def evaluation(cfg: DictConfig, model_path: str | None, data: Path) -> dict[str, Any]:
+    """Evaluate (or reuse the stored evaluation, :func:`evaluation_store`)."""
+    from asktoact.eval.run import run_evaluation
+
+    ecfg, out = evaluation_store(cfg, model_path, data)
     if (out / "metrics.json").exists():
         log.info("reusing evaluation %s", out)
         return json.loads((out / "metrics.json").read_text())

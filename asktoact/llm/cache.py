@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from asktoact import faults
+
 
 class ResponseCache:
     """SQLite map from request hash to reply text."""
@@ -23,6 +25,7 @@ class ResponseCache:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT)")
+        self.stored = 0  # replies this process put: the fault-injection count of llm.reply
 
     def get(self, key: str) -> str | None:
         row = self.db.execute("SELECT reply FROM replies WHERE key = ?", (key,)).fetchone()
@@ -31,6 +34,8 @@ class ResponseCache:
     def put(self, key: str, reply: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, reply))
         self.db.commit()
+        self.stored += 1
+        faults.reached("llm.reply", self.stored)
 
     def __len__(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM replies").fetchone()[0]

@@ -16,7 +16,7 @@ from typing import Any
 from asktoact.io import read_jsonl_log, write_text
 from asktoact.paths import EXPERIMENTS_DIR
 
-COLUMNS = ("sessions", "TCR", "ICR", "IR", "satisfaction")
+COLUMNS = ("sessions", "rated", "TCR", "ICR", "IR", "satisfaction")
 
 
 def sessions(roots: list[str | Path]) -> list[dict[str, Any]]:
@@ -34,17 +34,26 @@ def table4(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for agent, group in sorted(by_agent.items()):
         n, intents = len(group), sum(s["intents"] for s in group)
+        # Sessions whose input closed before the person rated them count for ICR and IR only.
+        rated = [s for s in group if s.get("completed") is not None]
         rows.append(
             {
                 "agent": agent,
                 "sessions": n,
-                "TCR": 100 * sum(s["completed"] for s in group) / n,
+                "rated": len(rated),
+                "TCR": 100 * sum(s["completed"] for s in rated) / len(rated) if rated else None,
                 "ICR": 100 * sum(s["clarified"] for s in group) / intents if intents else 100.0,
                 "IR": sum(s["rounds"] for s in group) / n,
-                "satisfaction": sum(s["satisfaction"] for s in group) / n,
+                "satisfaction": sum(s["satisfaction"] for s in rated) / len(rated)
+                if rated
+                else None,
             }
         )
     return rows
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
 
 
 def write_table4(roots: list[str | Path], out_dir: str | Path) -> list[Path]:
@@ -53,15 +62,18 @@ def write_table4(roots: list[str | Path], out_dir: str | Path) -> list[Path]:
         return []
     with open(EXPERIMENTS_DIR / "human_eval" / "paper.csv") as fh:
         paper = list(csv.DictReader(fh))
-    head = "| assistant | sessions | task completion (%) | intent coverage (%) | rounds | satisfaction |"
+    head = (
+        "| assistant | sessions (rated) | task completion (%) | intent coverage (%) | rounds "
+        "| satisfaction |"
+    )
     lines = ["# AskToAct Table 4 (human-interactive evaluation)", "", "Ours:", "", head]
     lines.append("| --- | ---: | ---: | ---: | ---: | ---: |")
     lines += [
-        f"| {r['agent']} | {r['sessions']} | {r['TCR']:.1f} | {r['ICR']:.1f} | {r['IR']:.2f} "
-        f"| {r['satisfaction']:.2f} |"
+        f"| {r['agent']} | {r['sessions']} ({r['rated']}) | {_num(r['TCR'], 1)} | "
+        f"{r['ICR']:.1f} | {r['IR']:.2f} | {_num(r['satisfaction'], 2)} |"
         for r in rows
     ]
-    lines += ["", "Paper (3 people, 10 queries each):", "", head.replace("sessions", "—")]
+    lines += ["", "Paper (3 people, 10 queries each):", "", head.replace("sessions (rated)", "—")]
     lines.append("| --- | ---: | ---: | ---: | ---: | ---: |")
     lines += [
         f"| {p['row']} | | {p['TCR']} | {p['ICR']} | {p['IR']} | {p['satisfaction']} |"

@@ -2,7 +2,8 @@
 
 From an SFT model (a train run's ``merged/``, or a base model plus its ``adapter/``), the policy
 rolls out the ``[SUMMARY]`` turn of each training dialogue given the dialogue up to it (the step
-where the tool calls are produced); IRM (:mod:`asktoact.rl.reward`) scores each rollout against
+where the tool calls are produced); IRM (:mod:`asktoact.eval.irm`, ``conf/reward/``'s
+table) scores each rollout against
 the gold calls and the candidate tools; TRL optimises the policy with a KL penalty (``rl.beta``)
 towards the SFT model, which stays as the reference. TRL provides the algorithm: GRPO (default)
 or RLOO, both critic-free policy-gradient methods over groups of rollouts per prompt — TRL has no
@@ -25,8 +26,8 @@ from typing import Any
 from omegaconf import DictConfig
 
 from asktoact.data.assemble import with_system_prompt
+from asktoact.eval.irm import CATEGORIES, irm_reward
 from asktoact.io import resolve_dataset_dir, write_csv, write_json
-from asktoact.rl.reward import CATEGORIES, irm_reward
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def run_rl(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     if not prompts:
         raise ValueError(f"data.path={cfg.data.path}: no clean training dialogue to roll out")
     model, tok, peft = _policy(cfg)
-    reward = IRM(dict(cfg.rl.rewards))
+    reward = IRM(dict(cfg.reward.irm))
     trainer = _trainer(cfg, run_dir, model, tok, peft, reward, datasets.Dataset.from_list(prompts))
     checkpoints = sorted(run_dir.glob("checkpoints/checkpoint-*"))
     resume = bool(cfg.resume and checkpoints)

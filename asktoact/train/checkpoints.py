@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+from pytorch_lightning import Callback
 
+from asktoact import faults
 from asktoact.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -32,8 +34,24 @@ class CheckpointError(RuntimeError):
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
+        step, is_last = checkpoint.get("global_step", 0), Path(path).name == LAST
         with atomic_path(path) as tmp:
             super().save_checkpoint(checkpoint, tmp, storage_options)
+            if not is_last:
+                faults.reached("train.ckpt_write", step)
+        faults.reached("train.last_saved" if is_last else "train.ckpt_saved", step)
+
+
+class FaultPoints(Callback):
+    """Reaches ``train.step`` after each optimizer step (the trainer runs ``ModelCheckpoint``
+    after every other callback, so this comes before the step's checkpoint)."""
+
+    seen = 0
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if trainer.global_step > self.seen:
+            self.seen = trainer.global_step
+            faults.reached("train.step", trainer.global_step)
 
 
 def checkpoint_callback(folder: Path, every_n_steps: int | None):

@@ -6,9 +6,10 @@ the module divides by it and the loss is normalised over the accumulated (and di
 not per micro-batch. Length grouping sorts examples of similar length into the same micro-batch
 (within shuffled mega-chunks), which cuts padding on variable-length dialogues.
 
-The training loader resumes mid-epoch: its state, saved in every checkpoint, is the epoch and the
-number of micro-batches already trained on, and a restored loader skips exactly those, so a
-killed run goes on with the batches an uninterrupted run would have seen next.
+The training loader shuffles each epoch with its own seed and resumes mid-epoch: its state, saved
+in every checkpoint, is the epoch and the number of micro-batches already trained on, and a
+restored loader skips exactly those, so a killed run goes on with the batches an uninterrupted run
+would have seen next.
 """
 
 from __future__ import annotations
@@ -93,17 +94,18 @@ class WindowBatchSampler(Sampler):
         self.shuffle, self.group, self.seed = shuffle, group_by_length, seed
         self.mega = micro_batch_size * accumulate * world_size * mega_factor
         self.epoch = 0
-        self._skip: tuple[int, int] | None = None  # (epoch, micro-batches) to skip once
+        # (epoch, micro-batches to skip) from a checkpoint: the next pass starts there
+        self._resume: tuple[int, int] | None = None
 
     def set_epoch(self, epoch: int) -> None:
+        """The epoch of the next pass (its shuffle seed), unless a checkpoint's position is
+        pending (:meth:`resume_at`), which wins once."""
         self.epoch = epoch
 
     def resume_at(self, epoch: int, consumed: int) -> None:
-        """Go on after ``consumed`` micro-batches of ``epoch`` (the next epoch when it was done)."""
-        if consumed >= len(self):
-            self.epoch, self._skip = epoch + 1, None
-        else:
-            self.epoch, self._skip = epoch, (epoch, consumed)
+        """Make the next pass go on after ``consumed`` micro-batches of ``epoch`` (the next epoch
+        from its start when ``epoch`` was done)."""
+        self._resume = (epoch + 1, 0) if consumed >= len(self) else (epoch, consumed)
 
     def _micro_batches(self) -> list[list[int]]:
         order = list(range(len(self.lengths)))
@@ -130,8 +132,9 @@ class WindowBatchSampler(Sampler):
         return wins
 
     def __iter__(self) -> Iterator[list[tuple[int, float]]]:
-        skip = self._skip[1] if self._skip and self._skip[0] == self.epoch else 0
-        self._skip = None
+        skip = 0
+        if self._resume is not None:
+            (self.epoch, skip), self._resume = self._resume, None
         n = 0
         for win in self.windows():
             total = float(sum(self.weights[i] for b in win for i in b))
@@ -165,18 +168,33 @@ def collate(items: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]
 
 
 class ResumableLoader(DataLoader):
-    """A DataLoader whose state Lightning saves in checkpoints (``state_dict``) and restores
-    (``load_state_dict``) before iterating: the epoch and the micro-batches trained on so far."""
+    """The training loader: each pass shuffles with the trainer's current epoch, and its state,
+    which Lightning saves in checkpoints (``state_dict``) and restores (``load_state_dict``)
+    before iterating, is the epoch and the micro-batches trained on so far.
 
-    def __init__(self, *args, consumed: Callable[[], int], **kwargs):
+    The epoch is set here, at the start of every pass, because Lightning's own ``set_epoch``
+    call reaches ``loader.sampler`` and ``loader.batch_sampler.sampler`` but never the batch
+    sampler itself: left to Lightning, every epoch replayed epoch 0's order, while a run resumed
+    from a checkpoint at an epoch's end went on in the next epoch's order, and ended with other
+    weights than the uninterrupted run."""
+
+    def __init__(self, *args, epoch: Callable[[], int], consumed: Callable[[], int], **kwargs):
         super().__init__(*args, **kwargs)
-        self.consumed = consumed
+        self.epoch, self.consumed = epoch, consumed
+
+    def __iter__(self):
+        self.batch_sampler.set_epoch(self.epoch())
+        return super().__iter__()
 
     def state_dict(self) -> dict[str, int]:
         return {"epoch": self.batch_sampler.epoch, "consumed": self.consumed()}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.batch_sampler.resume_at(state["epoch"], state["consumed"])
+
+
+def _current_epoch(trainer) -> int:
+    return trainer.current_epoch
 
 
 def _trained_batches(trainer) -> int:
@@ -271,8 +289,6 @@ class DialogueDataModule(pl.LightningDataModule):
             seed=self.seed,
             mega_factor=self.mega,
         )
-        if trainer is not None:
-            sampler.set_epoch(trainer.current_epoch)
         return sampler
 
     def optimizer_steps(self) -> int:
@@ -306,8 +322,12 @@ class DialogueDataModule(pl.LightningDataModule):
             "generator": torch.Generator().manual_seed(self.seed),
         }
         if shuffle and trainer is not None:
-            consumed = functools.partial(_trained_batches, trainer)
-            return ResumableLoader(EncodedDataset(rows), consumed=consumed, **kwargs)
+            return ResumableLoader(
+                EncodedDataset(rows),
+                epoch=functools.partial(_current_epoch, trainer),
+                consumed=functools.partial(_trained_batches, trainer),
+                **kwargs,
+            )
         return DataLoader(EncodedDataset(rows), **kwargs)
 
     def train_dataloader(self) -> DataLoader:

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from hydra.utils import instantiate
 
+from asktoact import faults
 from asktoact.train import gguf
 from asktoact.train.families import family
 from asktoact.train.tokenizer import build_tokenizer
@@ -116,6 +117,7 @@ def save_outputs(model, tokenizer, out_dir) -> dict[str, str]:
         merged = model
     with atomic_dir(out / "merged") as tmp:
         merged.save_pretrained(str(tmp))
+        faults.reached("train.outputs")
         tokenizer.save_pretrained(str(tmp))
     paths["merged"] = str(out / "merged")
     return paths

@@ -8,7 +8,6 @@ with the configured strategy, precision, logger and callbacks → fit (resuming 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,14 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from asktoact import tracking
-from asktoact.config import ConfigError
-from asktoact.config.hashing import differences, resolved
 from asktoact.data.assemble import with_system_prompt
 from asktoact.data.build import ensure_dataset
-from asktoact.io import remove_leftovers, write_json
+from asktoact.errors import ConfigError
+from asktoact.identity import claim, dataset_fingerprint, folder_fingerprint, resolved
+from asktoact.io import remove_leftovers, resolve_dataset_dir, write_json
 from asktoact.train.checkpoints import (
     AtomicCheckpointIO,
+    FaultPoints,
     candidates,
     checkpoint_callback,
     choose,
@@ -66,6 +66,7 @@ def make_trainer(cfg: DictConfig, run_dir: Path, accumulate: int) -> pl.Trainer:
     logger = instantiate(cfg.logger, _partial_=True)(run_dir, cfg.run_name, config)
     callbacks = [
         checkpoint_callback(run_dir / "checkpoints", t.checkpoint_every_n_steps),
+        FaultPoints(),
         RichProgressBar(),
     ]
     strategy = make_strategy(cfg.strategy)
@@ -96,17 +97,22 @@ def make_trainer(cfg: DictConfig, run_dir: Path, accumulate: int) -> pl.Trainer:
 
 
 def accumulation(cfg: DictConfig) -> int:
-    world = int(cfg.trainer.devices if isinstance(cfg.trainer.devices, int) else 1) * int(
-        cfg.trainer.num_nodes
+    """Micro-batches per optimizer step: the effective batch over micro-batch x world size,
+    which must divide it (a rounded batch would train with another batch than the one asked)."""
+    devices = cfg.trainer.devices if isinstance(cfg.trainer.devices, int) else 1
+    micro, nodes, batch = (
+        cfg.data.micro_batch_size,
+        cfg.trainer.num_nodes,
+        cfg.optim.effective_batch_size,
     )
-    per_step = cfg.data.micro_batch_size * world
-    if cfg.optim.effective_batch_size % per_step:
-        log.warning(
-            "optim.effective_batch_size=%d is not a multiple of micro batch x devices (%d); rounding",
-            cfg.optim.effective_batch_size,
-            per_step,
+    per_step = micro * devices * nodes
+    if batch % per_step:
+        raise ConfigError(
+            f"optim.effective_batch_size={batch} is not a multiple of data.micro_batch_size={micro}"
+            f" x trainer.devices={devices} x trainer.num_nodes={nodes} = {per_step}: change one of"
+            " them so that the product divides the effective batch"
         )
-    return max(1, round(cfg.optim.effective_batch_size / per_step))
+    return batch // per_step
 
 
 def chat_preparation(cfg: DictConfig):
@@ -121,6 +127,7 @@ def chat_preparation(cfg: DictConfig):
 # where things go, how they are logged, and how long training runs (extending a run is resuming).
 RESUME_MAY_CHANGE = (
     "cache_dir",
+    "llm.cache_path",
     "run_name",
     "resume",
     "logger",
@@ -134,33 +141,34 @@ RESUME_MAY_CHANGE = (
 )
 
 
+def resume_identity(cfg: DictConfig) -> dict[str, Any]:
+    """What a checkpoint must have been trained with to be continued: the resolved config (less
+    :data:`RESUME_MAY_CHANGE`), and the content of the dataset and model folders it names (the
+    same path may hold another dataset or model by now)."""
+    identity = resolved(cfg, RESUME_MAY_CHANGE)
+    if cfg.data.path:
+        identity["dataset_content"] = dataset_fingerprint(resolve_dataset_dir(cfg.data.path))
+    identity["model_content"] = folder_fingerprint(cfg.model.path)
+    return identity
+
+
 def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
     """The newest readable checkpoint when resuming is on and it was written with these settings
     (``checkpoints.choose``: ``last.ckpt``, else the step checkpoints before it).
 
-    The checkpoint folder keeps the resolved config it was trained with (``config.json``); a
-    checkpoint from other settings is never silently continued. Starting over removes the old
-    checkpoints, so a later resume cannot pick one of them up.
+    The checkpoint folder keeps the settings it was trained with (``config.json``); a checkpoint
+    from other settings is never silently continued. Starting over removes the old checkpoints,
+    so a later resume cannot pick one of them up.
     """
     folder = run_dir / "checkpoints"
     remove_leftovers(folder)  # a checkpoint being written when the run was killed
-    identity = resolved(cfg, RESUME_MAY_CHANGE)
-    saved = folder / "config.json"
-    if cfg.resume and candidates(folder):
-        old = json.loads(saved.read_text()) if saved.exists() else None
-        changed = differences(old, identity) if old is not None else ["(no config.json)"]
-        if changed:
-            raise ConfigError(
-                f"{folder} holds checkpoints written with other settings (changed: "
-                f"{', '.join(changed[:12])}). Rerun with the same settings to resume, pass "
-                "resume=false to start over, or use another run directory."
-            )
+    found = bool(candidates(folder))
+    if claim(folder / "config.json", resume_identity(cfg), cfg.resume, "checkpoints", found):
         ckpt = choose(folder)
         log.info("resuming from %s", ckpt)
         return str(ckpt)
     for stale in candidates(folder):
         stale.unlink()
-    write_json(saved, identity)
     return None
 
 
@@ -187,6 +195,7 @@ def data_module(cfg: DictConfig, run_dir: Path, tokenizer) -> DialogueDataModule
 def run_training(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(run_dir)  # an adapter/ or merged/ being written when the run was killed
     ckpt = resume_checkpoint(cfg, run_dir)
     pl.seed_everything(cfg.seed, workers=True)
     tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)

@@ -1,25 +1,10 @@
 """IRM: TL-Training's reward by tool-call error category (§3.3), for one generated solution.
 
-``irm_reward(text, gold, tools)`` reads the ``[SUMMARY]`` solution of an assistant turn and scores
-it against the gold calls and the candidate tools. The categories and their default rewards (the
-paper's text does not print them; these are the values of the authors' public code as given in
-our issue tracker (not checked against that code here), configurable
-in ``conf/rl/``):
-
-=========================================== ========
-category                                    reward
-=========================================== ========
-``unparsable`` (no readable solution)       -2.0
-``tool_hallucination`` (not a candidate)    -2.0
-``wrong_tool`` (a candidate, not the gold)  -1.5
-``hallucinated+redundant+missing``          -1.8
-``hallucinated+redundant|missing``          -1.3
-``redundant+missing``                       -1.0
-``hallucinated``                            -0.8
-``redundant|missing``                       -0.5
-``wrong_values``                            -0.25
-``exact``                                   +1.0
-=========================================== ========
+``irm_reward(text, gold, tools, rewards)`` reads the ``[SUMMARY]`` solution of an assistant turn
+and scores it against the gold calls and the candidate tools. The categories are
+:data:`CATEGORIES`; their rewards are one table, ``conf/reward/default.yaml``, read by the RL stage
+and by every evaluation alike (the paper's text does not print the values; the defaults are the
+authors' public code's as our issue tracker gives them, not checked against that code here).
 
 Parameters, per call: *missing* = a gold parameter absent from the prediction; *redundant* = a
 predicted parameter the tool has but the gold call does not use; *hallucinated* = a predicted
@@ -40,19 +25,19 @@ from asktoact.eval.metrics import canonical
 from asktoact.eval.parse import parse_turn
 from asktoact.schema import ToolSpec
 
-DEFAULT_REWARDS: dict[str, float] = {
-    "unparsable": -2.0,
-    "tool_hallucination": -2.0,
-    "wrong_tool": -1.5,
-    "hallucinated+redundant+missing": -1.8,
-    "hallucinated+redundant|missing": -1.3,
-    "redundant+missing": -1.0,
-    "hallucinated": -0.8,
-    "redundant|missing": -0.5,
-    "wrong_values": -0.25,
-    "exact": 1.0,
-}
-CATEGORIES = tuple(DEFAULT_REWARDS)
+# Worst first: what each category means is in the module docstring and in conf/reward/default.yaml.
+CATEGORIES = (
+    "unparsable",  # no readable [SUMMARY] solution
+    "tool_hallucination",  # a tool that is not a candidate
+    "wrong_tool",  # a candidate, not the gold one (or a call missing / one too many)
+    "hallucinated+redundant+missing",
+    "hallucinated+redundant|missing",
+    "redundant+missing",
+    "hallucinated",
+    "redundant|missing",
+    "wrong_values",  # right tool and parameters, a value differs
+    "exact",
+)
 
 
 def _parameters(tool: ToolSpec | Mapping[str, Any]) -> tuple[str, set[str]]:
@@ -98,10 +83,11 @@ def irm_reward(
     text: str,
     gold: list[dict[str, Any]],
     tools: list[ToolSpec | Mapping[str, Any]],
-    rewards: Mapping[str, float] | None = None,
+    rewards: Mapping[str, float],
 ) -> tuple[float, str]:
-    """(reward, category) of the solution in ``text`` (an assistant turn with ``[SUMMARY]``)."""
-    table = {**DEFAULT_REWARDS, **(rewards or {})}
+    """(reward, category) of the solution in ``text`` (an assistant turn with ``[SUMMARY]``);
+    ``rewards`` maps every category of :data:`CATEGORIES` to its reward (``conf/reward/``)."""
+    table = rewards
     turn = parse_turn(text)
     if turn.kind != "summary" or not turn.solution:
         return table["unparsable"], "unparsable"
