@@ -8,7 +8,10 @@
 2. ``litellm_concurrency``: wall time of 64 dialogues against a litellm agent whose mocked replies
    take 100 ms vs one dialogue (target: <= 2x: the calls overlap).
 
-Usage: python benchmarks/bench_eval.py [--dialogues 24] [--rounds 2] [--new-tokens 64]
+Each mode's model FLOPs/s is printed as a share of the machine's measured matmul peak (dtype
+``auto``: bf16 where native).
+
+Usage: python benchmarks/bench_eval.py [--dialogues 24] [--rounds 2] [--new-tokens 64] [--dtype auto]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from _machine import matmul_peak  # noqa: E402
 from _results import emit  # noqa: E402
 
 from asktoact.config import compose  # noqa: E402
@@ -47,7 +51,7 @@ def timed_loop(agent, simulator, data_rows, max_rounds: int) -> tuple[float, lis
     return time.perf_counter() - start, turns
 
 
-def batched_local(work: Path, data: list[dict], args) -> dict:
+def batched_local(work: Path, data: list[dict], args, peak: dict) -> dict:
     from hydra.utils import instantiate
 
     from asktoact.eval.agents import LocalAgent
@@ -57,7 +61,7 @@ def batched_local(work: Path, data: list[dict], args) -> dict:
     sim = instantiate(cfg.simulator)
     real = compose("train", ["model=smollm2-135m-instruct"])  # converted once, in the usual cache
     path = model_source(real.model, real.cache_dir)
-    agent = LocalAgent("local", path, max_new_tokens=args.new_tokens)
+    agent = LocalAgent("local", path, max_new_tokens=args.new_tokens, dtype=args.dtype)
     n = args.dialogues
     timed_loop(agent, sim, data[:2], 0)  # warm-up: kernels, caches, embeddings
     runs = {}
@@ -75,6 +79,8 @@ def batched_local(work: Path, data: list[dict], args) -> dict:
     seq, bat, rer = runs["sequential"], runs["batched"], runs["reread"]
     return {
         "model": "SmolLM2-135M-Instruct (base, evaluation prompt)",
+        "dtype": str(agent.model.dtype).removeprefix("torch."),
+        **machine_share(agent, runs, peak),
         "dialogues": n,
         "max_rounds": args.rounds,
         "max_new_tokens": args.new_tokens,
@@ -90,6 +96,21 @@ def batched_local(work: Path, data: list[dict], args) -> dict:
         "prefill_saved_share": round(bat["reused"] / max(bat["reused"] + bat["prefilled"], 1), 3),
         "identical_outputs": seq["turns"] == bat["turns"] == rer["turns"],
     }
+
+
+def machine_share(agent, runs: dict, peak: dict) -> dict:
+    """Each mode's model FLOPs/s (2 per matmul weight per token read or written) as a share of
+    the machine's measured matmul peak in the agent's dtype."""
+    from _machine import matmul_params, mfu
+
+    weights, _ = matmul_params(agent.model)
+    precision = "bf16" if "bfloat16" in str(agent.model.dtype) else "fp32"
+    out = {"matmul_peak": peak}
+    for name, run in runs.items():
+        written = sum(len(agent.tok(t).input_ids) for turns in run["turns"] for t in turns)
+        flops = 2 * weights * (run["prefilled"] + written)
+        out[f"{name}_mfu"] = mfu(flops / run["seconds"], peak[f"{precision}_gflops"])
+    return out
 
 
 def litellm_concurrency(work: Path, data: list[dict]) -> dict:
@@ -131,6 +152,7 @@ def main() -> None:
     parser.add_argument("--dialogues", type=int, default=24)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--dtype", default="auto", help="the local agent's (auto: bf16 if native)")
     args = parser.parse_args()
     out: dict = {"cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,7 +160,7 @@ def main() -> None:
         gen = ["data.n=800", "quality.enabled=false", f"cache_dir={work / 'cache'}"]
         build(compose("generate", gen), work / "data")
         data = rows(work / "data", 64)
-        out["batched_local"] = batched_local(work, data, args)
+        out["batched_local"] = batched_local(work, data, args, matmul_peak())
         out["litellm_concurrency"] = litellm_concurrency(work, data)
     emit("eval", out)
 

@@ -45,12 +45,20 @@ def checkout_state() -> set[str] | None:
     return {line for line in proc.stdout.splitlines() if not _TOOL_FILES.search(line)}
 
 
+def _is_worker(config) -> bool:
+    """A pytest-xdist worker (the controller checks the checkout for the whole run)."""
+    return hasattr(config, "workerinput")
+
+
 def pytest_sessionstart(session):
-    session.config._checkout_before = checkout_state()
+    if not _is_worker(session.config):
+        session.config._checkout_before = checkout_state()
 
 
 def pytest_sessionfinish(session, exitstatus):
     """The suite fails when it wrote anything into the checkout (outputs/, build/, caches...)."""
+    if _is_worker(session.config):
+        return
     before = getattr(session.config, "_checkout_before", None)
     after = checkout_state()
     if before is None or after is None or after == before:

@@ -118,12 +118,12 @@ def test_train_killed_at_every_moment_resumes_to_the_same_model(trained, tmp_pat
 
 @pytest.mark.slow
 def test_generate_killed_at_every_moment_ends_with_the_same_dataset(tmp_path, same_dataset_files):
-    cmd = cli("generate", "llm=offline", "data.n=80", "augmentation.ratio=0.3")
+    cmd = cli("generate", "llm=offline", "data.n=50", "augmentation.ratio=0.3")
     run([*cmd, f"cache_dir={tmp_path / 'c1'}", f"out_dir={tmp_path / 'whole'}"])
     resumed = [*cmd, f"cache_dir={tmp_path / 'c2'}", f"out_dir={tmp_path / 'resumed'}"]
-    # After 30 replies; after 20 more (the second run reuses the first's 30); while the files
+    # After 20 replies; after 15 more (the second run reuses the first's 20); while the files
     # are written (some new, the manifest not yet).
-    kill_chain(resumed, ("llm.reply:30", "llm.reply:20", "generate.files"))
+    kill_chain(resumed, ("llm.reply:20", "llm.reply:15", "generate.files"))
     same_dataset_files(tmp_path / "whole", tmp_path / "resumed")
     same_manifest(tmp_path / "whole", tmp_path / "resumed")
     assert not list((tmp_path / "resumed").rglob(".*.tmp")), "a temporary file was left in place"
@@ -137,10 +137,10 @@ EVALUATE_CHAINS = {
     ),
     # An LLM user simulator and judge (the offline provider): after LLM replies; after episodes.
     "llm simulator": (
-        ("llm.reply:6", "evaluate.episode:4", "llm.reply:3"),
+        ("llm.reply:4", "llm.reply:4", "evaluate.episode:2"),
         (
             "agent=ask_all",
-            "max_rounds=4",
+            "max_rounds=3",
             "simulator=litellm",
             "simulator.client.model=asktoact/simulator",
             "judge=litellm",
@@ -157,7 +157,7 @@ def test_evaluate_killed_at_every_moment_ends_with_the_same_transcripts(
 ):
     moments, agent = EVALUATE_CHAINS[chain]
     model = [f"agent.path={trained[0] / 'whole/merged'}"] if "agent=local" in agent else []
-    cmd = cli("evaluate", f"data.path={dataset}", *agent, *model, "data.limit=12")
+    cmd = cli("evaluate", f"data.path={dataset}", *agent, *model, "data.limit=8")
     a, b = tmp_path / "whole", tmp_path / "resumed"
     # Each its own LLM cache: the resumed runs must make (and lose) calls of their own.
     run([*cmd, f"hydra.run.dir={a}", f"cache_dir={a / 'cache'}"])

@@ -40,7 +40,8 @@ def test_aggregate_matches_a_hand_computation():
             tss=0.5,
             prs=0.5,
             n_calls=2,
-            errors={"irrelevant": 2, "redundant": 1},
+            errors={"irrelevant": 2, "redundant": 1, "incomplete": 1},
+            no_question=1,
         ),
         Outcome(
             "q3",
@@ -51,7 +52,6 @@ def test_aggregate_matches_a_hand_computation():
             tss=0.0,
             prs=0.0,
             n_calls=1,
-            errors={"incomplete": 1},
         ),
     ]
     m = aggregate(outcomes)
@@ -63,10 +63,12 @@ def test_aggregate_matches_a_hand_computation():
     assert m["IR"] == pytest.approx(5 / 3)
     assert m["SCR"] == pytest.approx(2 / 3)
     assert m["TSS"] == pytest.approx(0.5) and m["PRS"] == pytest.approx(0.5)
+    assert m["NQ"] == pytest.approx(1 / 5)  # one of the five rounds asked nothing
+    # Table 6 over the underspecified queries q1, q2 (5 rounds); q3 asks for nothing.
     assert m["err_irrelevant"] == pytest.approx(2 / 5) and m["err_redundant"] == pytest.approx(
         1 / 5
     )
-    assert m["err_incomplete"] == pytest.approx(1 / 3) and m["err_imprecise"] == 0.0
+    assert m["err_incomplete"] == pytest.approx(1 / 2) and m["err_imprecise"] == 0.0
     by_calls = breakdown(outcomes, "n_calls")
     assert (
         by_calls[1]["N"] == 2

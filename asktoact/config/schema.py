@@ -30,6 +30,7 @@ from asktoact.data.sources import bfcl, demo, taskbench, xlam
 from asktoact.eval import agents, judge, simulator
 from asktoact.eval.irm import CATEGORIES as IRM_CATEGORIES
 from asktoact.eval.personas import PERSONAS
+from asktoact.hardware import DTYPES
 from asktoact.llm import LLMClient, rules_backend
 from asktoact.train.keytokens import KEY_DEFINITIONS
 from asktoact.train.masking import ERROR_MODES, Masking
@@ -83,7 +84,7 @@ _SIMULATOR_BOUNDS = {
     "persona": {"choices": ("random", *PERSONAS)},
     "match_threshold": UNIT,
     "vague_threshold": UNIT,
-    "keyword_bonus": UNIT,
+    **{f"{k}_weight": UNIT for k in ("word", "kind", "direction", "api")},
     "embed_batch_size": {"ge": 1},
 }
 _SEED = {"seed": "${seed}"}
@@ -110,11 +111,12 @@ AGENTS = {
         bounds={
             "batch_size": {"ge": 1},
             "max_new_tokens": {"ge": 1},
-            "dtype": {"choices": ("float32", "bfloat16", "float16")},
+            "dtype": {"choices": ("auto", *DTYPES)},
             "temperature": {"gt": 0},
         },
     ),
     "schema_litellm": derived_schema(agents.LiteLLMAgent, "asktoact.eval.agents.LiteLLMAgent"),
+    "schema_replay": derived_schema(agents.ReplayAgent, "asktoact.eval.agents.ReplayAgent"),
 }
 
 JUDGES = {
@@ -221,7 +223,7 @@ class ModelConfig:
     hf_id: Optional[str] = F()  # noqa: UP045
     path: Optional[str] = F()  # noqa: UP045
     gguf: Optional[GGUFSource] = None  # noqa: UP045
-    dtype: str = F(choices=("float32", "bfloat16", "float16"))
+    dtype: str = F(choices=("auto", *DTYPES))
     attn_implementation: str = F()
     eot: Optional[str] = F()  # noqa: UP045
     system_role: bool = F()  # false: the system prompt is folded into the first user turn

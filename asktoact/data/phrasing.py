@@ -55,6 +55,15 @@ def humanise(name: str) -> str:
     return " ".join(words(name)) or name
 
 
+def synonyms(word: str) -> tuple[str, ...]:
+    """The keywords that name the same kind of thing as ``word`` in the table above ("item" →
+    product, item), or none."""
+    for keys, _, _ in _KINDS:
+        if word in keys:
+            return keys
+    return ()
+
+
 def kind_of(param: ParamSpec | None, name: str) -> tuple[str, str] | None:
     """(noun, abstraction) for the first keyword found in the name, then in the description."""
     sources = [words(name)] + ([words(param.description)] if param else [])

@@ -1,19 +1,27 @@
-"""Assistants under evaluation: local HF models, any litellm model, and reference policies.
+"""Assistants under evaluation: local HF models, any litellm model, recorded turns, and
+reference policies.
 
-Every agent maps a batch of episodes (their chat so far) to one assistant turn each. The
+Every agent maps a batch of episodes (their chat so far) to one assistant turn each (``None``:
+the agent has no more turns for that episode, which then ends as if its rounds ran out). The
 reference policies read the episode's transformation record and exist to check the harness:
 ``oracle`` asks exactly the missing values then answers correctly, ``never_ask`` answers at once
 guessing the missing values, ``ask_all`` asks for every parameter (stated or not) first.
+``replay`` plays turns written elsewhere (another system, an API model, a hand-written probe),
+so they are scored by the same simulator and metrics.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from asktoact.constants import TAG_QUESTION
 from asktoact.data.assemble import summary, with_system_prompt
 from asktoact.data.clarify import groups
+from asktoact.errors import UserError
 from asktoact.eval.intents import reveals
+from asktoact.hardware import resolve_dtype
 from asktoact.llm import LLMClient
 
 
@@ -77,6 +85,50 @@ class AskAllAgent(ReferenceAgent):
         return summary(ep.record)
 
 
+def load_replay(path: str | Path) -> dict[str, list[str]]:
+    """``{id: turns}`` from a JSONL file of ``{"id": str, "turns": [str, ...]}`` lines."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"agent.path={path}: no such file (a JSONL file of recorded turns)")
+    turns: dict[str, list[str]] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            ok = isinstance(row["id"], str) and all(isinstance(t, str) for t in row["turns"])
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise UserError(f"agent.path={path}, line {n}: not a JSON line ({err})") from err
+        if not ok or not isinstance(row["turns"], list):
+            raise UserError(
+                f'agent.path={path}, line {n}: expected {{"id": "<dialogue id>", "turns": '
+                '["<assistant turn>", ...]}'
+            )
+        turns[row["id"]] = row["turns"]
+    return turns
+
+
+class ReplayAgent:
+    """Plays the assistant turns of a JSONL file, one line per dialogue, in order; when a
+    dialogue's turns run out the episode ends as if its rounds were exhausted."""
+
+    def __init__(self, name: str, path: str):
+        self.name, self.path, self.turns = name, path, load_replay(path)
+
+    def respond(self, episodes) -> list[str | None]:
+        missing = [ep.id for ep in episodes if ep.id not in self.turns]
+        if missing:
+            raise UserError(
+                f"agent.path={self.path} has no turns for {len(missing)} evaluated dialogue(s), "
+                f"e.g. {', '.join(missing[:3])}"
+            )
+        out = []
+        for ep in episodes:
+            k, turns = sum(m["role"] == "assistant" for m in ep.messages), self.turns[ep.id]
+            out.append(turns[k] if k < len(turns) else None)
+        return out
+
+
 class LiteLLMAgent:
     """Any litellm model (OpenAI, Anthropic, DeepSeek, a vLLM server …) with the evaluation
     system prompt (``templates.SYSTEM_PROMPT``), as every evaluated model gets it."""
@@ -93,7 +145,8 @@ class LiteLLMAgent:
 
 class LocalAgent:
     """A local HF causal LM (merged weights, or a base model plus a peft adapter), batched and
-    greedy by default; generation stops at the chat template's end-of-turn token.
+    greedy by default; generation stops at the chat template's end-of-turn token. ``dtype``
+    ``auto``: bf16 weights where the hardware computes bf16 natively (``asktoact.hardware``).
 
     ``reuse_cache`` (default): each dialogue's KV cache is kept between rounds, so a round only
     runs the new tokens (:mod:`asktoact.eval.generation`); off, every round re-reads the whole
@@ -108,7 +161,7 @@ class LocalAgent:
         batch_size: int = 32,
         max_new_tokens: int = 384,
         system_role: bool = True,
-        dtype: str = "float32",
+        dtype: str = "auto",
         device: str = "auto",
         eot: str | None = None,
         do_sample: bool = False,
@@ -128,7 +181,7 @@ class LocalAgent:
         self.tok.padding_side = "left"
         if self.tok.pad_token is None:
             self.tok.pad_token = self.tok.eos_token
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=resolve_dtype(dtype))
         if adapter:
             from peft import PeftModel
 

@@ -79,6 +79,8 @@ def chat(
 def play(cfg: DictConfig, ep: Episode, agent, ask, say) -> None:
     for _ in range(cfg.max_rounds + 1):
         text = agent.respond([ep])[0]
+        if text is None:  # the agent has no more turns (a replay ran out)
+            return
         ep.messages.append({"role": "assistant", "content": text})
         say(f"\nASSISTANT: {text}")
         turn = parse_turn(text)

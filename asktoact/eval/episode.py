@@ -2,7 +2,8 @@
 
 Each round every unfinished episode gets one assistant turn (one batched call to the agent); a
 ``[SUMMARY]`` ends the episode with its solution, anything else is a clarification round answered
-by the simulator (one batched call). An episode that reaches ``max_rounds`` without a summary ends
+by the simulator (one batched call) — a turn without a question in it (``parse.asked``) is a
+wasted round: the user says they cannot tell what is asked, and the round counts. An episode that reaches ``max_rounds`` without a summary ends
 with no solution. Every turn and every judgement is recorded in the transcript.
 """
 
@@ -57,6 +58,7 @@ class Episode:
         for j in self.judgements:
             if j["category"]:
                 errors[j["category"]] = errors.get(j["category"], 0) + 1
+        no_question = sum(bool(j.get("no_question")) for j in self.judgements)
         clarified = len(self.user.clarified)
         # Table 6: every episode that ends with an intent never clarified — by a summary, an
         # unreadable final turn or running out of rounds.
@@ -78,6 +80,7 @@ class Episode:
             errors,
             irm,
             category,
+            no_question,
         )
 
     def transcript(self) -> dict[str, Any]:
@@ -106,17 +109,23 @@ def run_episodes(
     for round_no in range(max_rounds + 1):
         if not active:
             break
-        # A batched agent answers a whole round at once: say which round is being written.
-        bar.set_postfix_str(f"round {round_no + 1}, {len(active)} writing", refresh=True)
+        # A batched agent answers a whole round at once: say which turn is being written (up to
+        # max_rounds clarification rounds, then one more turn for the answer).
+        bar.set_postfix_str(
+            f"turn {round_no + 1}/{max_rounds + 1}, {len(active)} writing", refresh=True
+        )
         pending = []
         for ep, text in zip(active, agent.respond(active), strict=True):
+            if text is None:  # the agent has no more turns (a replay ran out)
+                ep.solution_error, ep.done = "the agent's turns ran out", True
+                continue
             ep.messages.append({"role": "assistant", "content": text})
             turn = parse_turn(text)
             if turn.kind == "summary":
                 ep.solution, ep.solution_error, ep.done = turn.solution, turn.error, True
             elif round_no == max_rounds:
                 ep.solution_error, ep.done = f"no [SUMMARY] within {max_rounds} rounds", True
-            else:
+            else:  # a question, or "" for a turn that asked nothing (a wasted round)
                 pending.append((ep, turn.question))
         for (ep, _), j in zip(
             pending, simulator.reply_batch([(ep.user, q) for ep, q in pending]), strict=True
@@ -128,6 +137,7 @@ def run_episodes(
                     "category": j.category,
                     "new_intent": j.new_intent,
                     "withheld": j.withheld,
+                    "no_question": j.no_question,
                 }
             )
         finished = [ep for ep in active if ep.done]

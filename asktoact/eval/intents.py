@@ -3,9 +3,10 @@
 The user knows their original request only (AskToAct F.2). From the transformation record we take
 what that request states: one *intent* per missing-value group (a value several calls share is
 one intent) and one *stated fact* per argument the underspecified request still gives. Each fact
-carries short descriptors for matching questions to it: the parameter's name, its API's name and
-the API's own description of the parameter — never the dataset's clarification questions, which a
-model trained on them would match more easily than any other model.
+carries what matching a question to it may use (:mod:`asktoact.eval.matching`): where it sits
+(call, API, parameter) and the API's own description of the parameter — never the dataset's
+clarification questions or our question templates, which a model trained on them would match
+more easily than any other model.
 
 **Clarified**: an intent is clarified in the round whose user reply reveals its true value (the
 value, or the expression the original request used for it, appears in the reply as a whole token).
@@ -20,6 +21,7 @@ from typing import Any
 from asktoact.data.clarify import groups
 from asktoact.data.locate import value_in_text
 from asktoact.data.phrasing import humanise
+from asktoact.eval.matching import Profile, profile
 from asktoact.schema import ToolSpec, TransformationRecord, render_value
 
 
@@ -30,37 +32,34 @@ class Fact:
     key: str
     value_text: str  # how the user says it (as in their original request)
     forms: list[Any]  # what reveals it in a reply: the value and the original expression
-    params: list[tuple[str, str]]  # (api, parameter)
-    descriptors: list[str]
+    places: list[tuple[int, str, str]]  # (call, api, parameter)
+    descriptors: list[str]  # "<parameter>: <the API's description of it>", per place
+    profile: Profile | None = None
+
+    @property
+    def params(self) -> list[tuple[str, str]]:
+        """(api, parameter) of each place."""
+        return [(api, name) for _, api, name in self.places]
 
 
-def _descriptors(api: str, name: str, tool: ToolSpec | None) -> list[str]:
+def _descriptor(name: str, tool: ToolSpec | None) -> str:
     spec = tool.param(name) if tool else None
-    out = [f"What is the {humanise(name)} for {humanise(api)}?"]
-    if spec and spec.description:
-        out.append(f"{humanise(name)}: {spec.description}")
-    return out
-
-
-def _label(record: TransformationRecord, call: int) -> str:
-    """The API's name, with its step when the dialogue calls it more than once."""
-    name = record.key_info[call].name
-    repeated = sum(c.name == name for c in record.key_info) > 1
-    return f"{name} (step {call + 1})" if repeated else name
+    description = spec.description if spec and spec.description else ""
+    return f"{humanise(name)}: {description}".strip(": ")
 
 
 def facts(record: TransformationRecord, tools: list[ToolSpec]) -> tuple[list[Fact], list[Fact]]:
-    """(intents, stated facts) of a dialogue, in dialogue order."""
+    """(intents, stated facts) of a dialogue, in dialogue order, each with its matching profile."""
     tool = {t.name: t for t in tools}
+
+    def fact(key: str, text: str, forms: list[Any], places: list[tuple[int, str, str]]) -> Fact:
+        desc = [_descriptor(name, tool.get(api)) for _, api, name in places]
+        return Fact(key, text, forms, places, desc, profile(key, places, tool))
+
     intents = []
     for k, group in enumerate(groups(record)):
-        i, _, first = group[0]
-        params = [(record.key_info[c].name, n) for c, n, _ in group]
-        desc = [
-            d
-            for c, n, _ in group
-            for d in _descriptors(_label(record, c), n, tool.get(record.key_info[c].name))
-        ]
+        _, _, first = group[0]
+        places = [(c, record.key_info[c].name, n) for c, n, _ in group]
         # A partially obfuscated list hides one element: that element is the intent.
         forms = (
             [first.original_value]
@@ -68,13 +67,11 @@ def facts(record: TransformationRecord, tools: list[ToolSpec]) -> tuple[list[Fac
             else [first.value, first.original_value]
         )
         text = first.original_value or render_value(first.value)
-        intents.append(Fact(f"I{k}", text, [f for f in forms if f not in ("", None)], params, desc))
+        intents.append(fact(f"I{k}", text, [f for f in forms if f not in ("", None)], places))
     stated = []
     for k, (i, n, a) in enumerate(p for p in record.params() if not p[2].removed):
-        api = record.key_info[i].name
         text = a.original_value or render_value(a.value)
-        desc = _descriptors(_label(record, i), n, tool.get(api))
-        stated.append(Fact(f"S{k}", text, [a.value], [(api, n)], desc))
+        stated.append(fact(f"S{k}", text, [a.value], [(i, record.key_info[i].name, n)]))
     return intents, stated
 
 

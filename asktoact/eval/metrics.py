@@ -8,6 +8,12 @@ ICR = ΣC/ΣU, CE = ΣC/ΣT, CPS = 2·ICR·CE/(ICR+CE), IR = ΣT/N, SCR = share 
 solution, TSS = mean F1 of predicted vs gold API-name sets, PRS = mean F1 of (API, parameter,
 value) triples. Values match by strict string comparison of one canonical form (``canonical``).
 CE is 0 when no round was asked (ΣT = 0); ICR is 1 when no intent was unspecified (ΣU = 0).
+A round whose turn asked nothing (no ``[QUESTION]``, no sentence ending in "?") counts in T and
+clarifies nothing; NQ is their share of all rounds.
+
+Table 6's error rates (``err_*``) are over the underspecified queries (U_i > 0) only, as in the
+paper: clearly-stated, imprecise, irrelevant and redundant as shares of those queries'
+clarification rounds; incomplete as the share of those queries with an intent never clarified.
 """
 
 from __future__ import annotations
@@ -82,6 +88,7 @@ class Outcome:
     # TL-Training's view of the final turn (asktoact.eval.irm): IRM reward and error category.
     irm: float = -2.0
     irm_category: str = "unparsable"
+    no_question: int = 0  # rounds whose turn asked nothing (counted in ``rounds``)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,7 +105,7 @@ def score_solution(
     )
 
 
-_COLUMNS = ("intents", "clarified", "rounds", "valid", "tss", "prs", "irm")
+_COLUMNS = ("intents", "clarified", "rounds", "valid", "tss", "prs", "irm", "no_question")
 # RoTBench/TL-Training's summary-turn scores from the IRM category: the tool is right (TS), the
 # tool and its parameter names are right (PI), the call is exact (CF).
 _TOOL_WRONG = {"unparsable", "tool_hallucination", "wrong_tool"}
@@ -110,22 +117,26 @@ _SCORES = {
 
 
 def _columns(outcomes: list[Outcome]) -> np.ndarray:
-    """(N, columns) per-episode numbers every metric is a function of."""
+    """(N, columns) per-episode numbers every metric is a function of. Table 6's columns count
+    only underspecified queries (U_i > 0), as the paper's rates do: whether the query is one,
+    its rounds, and its errors of each type."""
     rows = [
         [
             *(float(getattr(o, c)) for c in _COLUMNS),
             *(float(score(o.irm_category)) for score in _SCORES.values()),
-            *(o.errors.get(k, 0) for k in ERROR_TYPES),
+            float(o.intents > 0),
+            float(o.rounds if o.intents > 0 else 0),
+            *(o.errors.get(k, 0) if o.intents > 0 else 0 for k in ERROR_TYPES),
         ]
         for o in outcomes
     ]
-    width = len(_COLUMNS) + len(_SCORES) + len(ERROR_TYPES)
+    width = len(_COLUMNS) + len(_SCORES) + 2 + len(ERROR_TYPES)
     return np.asarray(rows, dtype=np.float64).reshape(len(outcomes), width)
 
 
 def _metrics(sums: np.ndarray, n: int) -> dict[str, np.ndarray]:
     """The F.3 metrics from column sums (last axis); works for one sample or a batch of them."""
-    u, c, t, valid, tss, prs, irm = (sums[..., k] for k in range(len(_COLUMNS)))
+    u, c, t, valid, tss, prs, irm, nq = (sums[..., k] for k in range(len(_COLUMNS)))
     with np.errstate(divide="ignore", invalid="ignore"):
         icr = np.where(u > 0, c / np.where(u > 0, u, 1), 1.0)
         ce = np.where(t > 0, c / np.where(t > 0, t, 1), 0.0)
@@ -135,11 +146,14 @@ def _metrics(sums: np.ndarray, n: int) -> dict[str, np.ndarray]:
     out["IRM"] = irm / n
     for k, name in enumerate(_SCORES):
         out[name] = sums[..., len(_COLUMNS) + k] / n
-    # Table 6: question-level errors as shares of clarification turns, incomplete per query.
-    turns = np.maximum(t, 1)
+    out["NQ"] = nq / np.maximum(t, 1)  # share of rounds whose turn asked nothing
+    # Table 6, over underspecified queries only (the paper's: 50 of them): the first four types
+    # as shares of their clarification rounds, incomplete as the share of those queries.
+    base = len(_COLUMNS) + len(_SCORES)
+    queries, turns = np.maximum(sums[..., base], 1), np.maximum(sums[..., base + 1], 1)
     for k, kind in enumerate(ERROR_TYPES):
-        total = sums[..., len(_COLUMNS) + len(_SCORES) + k]
-        out[f"err_{kind}"] = total / n if kind == "incomplete" else total / turns
+        total = sums[..., base + 2 + k]
+        out[f"err_{kind}"] = total / queries if kind == "incomplete" else total / turns
     return out
 
 

@@ -1,4 +1,5 @@
-"""Parse an assistant turn: is it a question or the final summary, and what solution does it give.
+"""Parse an assistant turn: the final summary, a question, or a round that asks nothing, and what
+solution a summary gives.
 
 Robust to what real models write: the solution may be JSON, a Python literal (single quotes,
 True/None), wrapped in prose or code fences, with trailing text, or use ``name``/``api`` for the
@@ -21,7 +22,7 @@ _SELF_CORRECTED = re.compile(re.escape(SOE) + r".*?" + re.escape(EOE), re.S)
 
 @dataclass
 class ParsedTurn:
-    kind: str  # "summary" | "question"
+    kind: str  # "summary" | "question" | "no_question" (a round that asks nothing)
     question: str = ""
     solution: list[dict[str, Any]] | None = None
     error: str | None = None
@@ -112,10 +113,25 @@ def parse_solution(text: str) -> tuple[list[dict[str, Any]] | None, str | None]:
     return None, reason
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def asked(visible: str) -> str:
+    """What a turn that is not a summary asks: its ``[QUESTION]`` section, or — a model that does
+    not use our tags can still ask — its sentences that end with a question mark; "" when it asks
+    nothing (a statement, a plan, an echo of the APIs)."""
+    if TAG_QUESTION in visible:
+        return _section(visible, TAG_QUESTION)
+    sentences = (s.strip() for s in _SENTENCE_END.split(visible))
+    return " ".join(s for s in sentences if s.rstrip("\"')]* ").endswith("?"))
+
+
 def parse_turn(text: str) -> ParsedTurn:
+    """A ``[SUMMARY]`` ends the episode with its solution; otherwise the turn is a clarification
+    round, which needs a question (:func:`asked`): without one it is a wasted round."""
     visible = _SELF_CORRECTED.sub(" ", text)  # errors the model marked and corrected itself
     if TAG_SUMMARY in visible:
         solution, error = parse_solution(visible[visible.rfind(TAG_SUMMARY) + len(TAG_SUMMARY) :])
         return ParsedTurn("summary", solution=solution, error=error)
-    question = _section(visible, TAG_QUESTION) if TAG_QUESTION in visible else visible.strip()
-    return ParsedTurn("question", question=question)
+    question = asked(visible)
+    return ParsedTurn("question" if question else "no_question", question=question)

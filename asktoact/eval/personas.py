@@ -2,7 +2,8 @@
 
 Wording: ``answer`` gives a value (``{value}``), ``avoid`` dodges a question without giving it,
 ``repeat`` gives a value already given (asked again), ``refuse_repeat`` dodges a question already
-answered, ``unknown`` says the user cannot answer. ``example`` is the persona's reply to "What is
+answered, ``unknown`` says the user cannot answer, ``confused`` says the user cannot tell what the
+assistant is asking (a turn with no question in it: a wasted round). ``example`` is the persona's reply to "What is
 your name?" when the name is Emma (the LLM simulator's prompt shows it, as F.2 does).
 
 Behaviour (the rules simulator; also documented in the README):
@@ -43,6 +44,7 @@ class Persona:
     repeat: tuple[str, ...]
     refuse_repeat: tuple[str, ...]
     unknown: tuple[str, ...]
+    confused: tuple[str, ...]
     avoid_first: float = 0.0
     avoid_again: float = 0.0
 
@@ -61,6 +63,7 @@ PERSONAS = {
             repeat=("{value}. Again.",),
             refuse_repeat=("Already said.",),
             unknown=("Don't know.", "No idea."),
+            confused=("What's the question?", "Not following."),
         ),
         Persona(
             "reluctant_collaborator",
@@ -76,6 +79,7 @@ PERSONAS = {
             repeat=("I literally said {value} already. Do you even listen?",),
             refuse_repeat=("I'm not saying it twice.",),
             unknown=("How would I know that? Not my problem.",),
+            confused=("Are you asking me something or just talking? Make it quick.",),
             avoid_first=0.30,
             avoid_again=0.60,
         ),
@@ -90,6 +94,7 @@ PERSONAS = {
             repeat=("Seriously?! I ALREADY told you: {value}. Move on!",),
             refuse_repeat=("I already told you! I'm not repeating myself!",),
             unknown=("How should I know?! Stop asking me pointless things!",),
+            confused=("What are you even asking me?! Say it plainly!",),
             avoid_first=0.25,
             avoid_again=0.80,
         ),
@@ -107,6 +112,7 @@ PERSONAS = {
             repeat=("No worries, it's still {value}!",),
             refuse_repeat=("I think I mentioned that already!",),
             unknown=("Oh, I'm sorry, I really don't know that one!",),
+            confused=("Sorry, I'm not sure what you'd like me to tell you. Could you ask again?",),
         ),
         Persona(
             "skeptic",
@@ -122,6 +128,7 @@ PERSONAS = {
             repeat=("Didn't I say {value} before? Why ask again?",),
             refuse_repeat=("You asked that already. Why?",),
             unknown=("I can't answer that, and I'm not sure it matters.",),
+            confused=("I don't see a question there. What do you actually want from me?",),
         ),
         Persona(
             "jokester",
@@ -137,6 +144,7 @@ PERSONAS = {
             repeat=("Deja vu! Still {value}, silly.",),
             refuse_repeat=("Nice try, I already answered that one!",),
             unknown=("No clue, and that's no joke!",),
+            confused=("Was that a riddle? I didn't catch any question in it!",),
         ),
     )
 }

@@ -11,10 +11,11 @@ known and when a reply clarifies an intent). Each question goes through two deci
 
 Backends:
 
-* ``rules`` (offline default): the judgement embeds the question and each fact's descriptors with
-  a sentence-transformers model (plus a bonus when the question names the parameter); the best
-  match at or above ``match_threshold`` is the target, and an unmatched question is vague when its
-  best similarity reaches ``vague_threshold``. The reply comes from the persona's templates and
+* ``rules`` (offline default): the judgement scores the question against each fact from what
+  the user knows (:mod:`asktoact.eval.matching`: sentence-embedding similarity to the parameter's
+  name and description, distinctive words, the kind of value and direction asked for, the API or
+  step named); the best match at or above ``match_threshold`` is the target, and an unmatched
+  question is vague when its best score reaches ``vague_threshold``. The reply comes from the persona's templates and
   avoidance rates.
 * ``litellm``: a model playing the persona writes the reply; it knows the original request only
   (AskToAct F.2's structure, our words). The judgement is a separate structured call that sees the
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asktoact.data.phrasing import words
+from asktoact.eval import matching
 from asktoact.eval.intents import Fact, facts, reveals
 from asktoact.eval.personas import Persona, chance, pick_persona
 from asktoact.llm import JsonRequest, LLMClient, json_payload, register_responder
@@ -43,9 +45,10 @@ from asktoact.schema import ToolSpec, TransformationRecord
 class Judgement:
     reply: str
     target: str | None  # a Fact key, or None
-    category: str | None  # error category, None for a useful question
+    category: str | None  # error category, None for a useful question (and for no question)
     new_intent: bool = False  # the reply clarified an intent
     withheld: bool = False  # asked for an intent, the reply did not give its value
+    no_question: bool = False  # the turn asked nothing: a wasted round
 
 
 @dataclass
@@ -58,6 +61,11 @@ class UserContext:
     clarified: set[str] = field(default_factory=set)
     asked: Counter[str] = field(default_factory=Counter)
     rounds: int = 0
+    topics: tuple[set[str], ...] = ()  # content words of what the request's APIs are for
+
+    @property
+    def apis(self) -> set[str]:
+        return {api for f in self.intents + self.stated for api, _ in f.params}
 
     def fact(self, key: str) -> Fact:
         return next(f for f in self.intents + self.stated if f.key == key)
@@ -89,6 +97,14 @@ def persona_reply(ctx: UserContext, target: str | None, seed: int) -> str:
     return rng.choice(p.answer).format(value=value)
 
 
+def wasted_round(ctx: UserContext, seed: int) -> Judgement:
+    """A turn with no question in it: the user says, in the persona's voice, that they cannot
+    tell what is being asked; nothing is clarified, and the round counts."""
+    rng = random.Random(f"confused:{seed}:{ctx.id}:{ctx.rounds}")
+    ctx.rounds += 1
+    return Judgement(rng.choice(ctx.persona.confused), None, None, no_question=True)
+
+
 def settle(ctx: UserContext, target: str | None, category: str | None, reply: str) -> Judgement:
     """Close one round: count the question, mark clarified every intent the reply reveals."""
     revealed = [f.key for f in ctx.intents if f.key not in ctx.clarified and reveals(reply, f)]
@@ -100,13 +116,10 @@ def settle(ctx: UserContext, target: str | None, category: str | None, reply: st
     return Judgement(reply, target, category, bool(revealed), withheld)
 
 
-_FUNCTION_WORDS = {"to", "from", "in", "on", "at", "of", "for", "by", "the", "a", "an", "is"}
-_FUNCTION_WORDS |= {"id", "and", "or"}
-
-
 def _content_words(name: str) -> set[str]:
-    """Words of a parameter name that can identify it in a question ("to" cannot)."""
-    return set(words(name)) - _FUNCTION_WORDS
+    """Words of a parameter name that can identify it in a question (the offline LLM judge's
+    rule; "to" cannot)."""
+    return set(words(name)) - {"to", "from", "in", "on", "at", "of", "for", "by", "the", "id"}
 
 
 class RulesSimulator:
@@ -118,7 +131,10 @@ class RulesSimulator:
         model: str = "all-MiniLM-L6-v2",
         match_threshold: float = 0.5,
         vague_threshold: float = 0.3,
-        keyword_bonus: float = 0.15,
+        word_weight: float = 0.35,
+        kind_weight: float = 0.3,
+        direction_weight: float = 0.2,
+        api_weight: float = 0.25,
         device: str = "cpu",
         embed_batch_size: int = 256,
     ):
@@ -126,33 +142,43 @@ class RulesSimulator:
 
         self.name = name
         self.scorer = SimilarityScorer(model, embed_batch_size, device)
-        self.match, self.vague, self.bonus = match_threshold, vague_threshold, keyword_bonus
+        self.match, self.vague = match_threshold, vague_threshold
+        self.weights = matching.Weights(word_weight, kind_weight, direction_weight, api_weight)
         self.persona, self.seed = persona, seed
 
     def start(self, record: TransformationRecord, tools: list[ToolSpec]) -> UserContext:
         rng = random.Random(f"persona:{self.seed}:{record.id}")
         intents, stated = facts(record, tools)
         persona = pick_persona(self.persona, rng)
-        return UserContext(record.id, record.original_query, intents, stated, persona)
+        called = {c.name for c in record.key_info}
+        topics = tuple(matching.content(t.description) for t in tools if t.name in called)
+        return UserContext(
+            record.id, record.original_query, intents, stated, persona, topics=topics
+        )
 
     def score(self, ctx: UserContext, question: str, q_emb) -> tuple[str | None, float]:
-        qwords = set(words(question))
-        scored = []
-        for fact in ctx.intents + ctx.stated:
-            sims = self.scorer.embed(fact.descriptors) @ q_emb
-            named = any(_content_words(n) and _content_words(n) <= qwords for _, n in fact.params)
-            # On an exact tie, a user answers the value still open rather than repeat one.
-            open_intent = fact.key.startswith("I") and fact.key not in ctx.clarified
-            best = float(sims.max()) + (self.bonus if named else 0.0)
-            scored.append((round(best, 4), open_intent, fact.key))
-        if not scored:
+        """The fact the question most likely asks for (:mod:`asktoact.eval.matching`), and its
+        score; on a tie, the intent still open (a user answers that rather than repeat one)."""
+        candidates = ctx.intents + ctx.stated
+        if not candidates:
             return None, -1.0
-        score, _, key = max(scored, key=lambda t: (t[0], t[1]))
-        return key, score
+        sims = [float((self.scorer.embed(f.profile.texts) @ q_emb).max()) for f in candidates]
+        signals = matching.read_question(question)
+        profiles = [f.profile for f in candidates]
+        combined = matching.scores(signals, profiles, sims, self.weights, ctx.topics)
+
+        def rank(k: int) -> tuple[float, bool]:
+            fact = candidates[k]
+            return round(combined[k], 4), fact.key.startswith("I") and fact.key not in ctx.clarified
+
+        best = max(range(len(candidates)), key=rank)
+        return candidates[best].key, combined[best]
 
     def judge(self, items: list[tuple[UserContext, str]]) -> list[tuple[str | None, bool]]:
         """(target, vague) for each (user, question)."""
-        q_embs = self.scorer.embed([q for _, q in items])
+        # Embedded without the API names and steps it mentions: those say which call is meant
+        # (a signal of its own), and would pull the question towards whatever they spell.
+        q_embs = self.scorer.embed([matching.without_calls(q, ctx.apis) for ctx, q in items])
         out = []
         for (ctx, question), q_emb in zip(items, q_embs, strict=True):
             target, score = self.score(ctx, question, q_emb)
@@ -160,8 +186,16 @@ class RulesSimulator:
         return out
 
     def reply_batch(self, items: list[tuple[UserContext, str]]) -> list[Judgement]:
+        """One judgement and reply per (user, question); a turn that asked nothing (question
+        "") is a wasted round."""
+        asked = [k for k, (_, q) in enumerate(items) if q]
+        judged = dict(zip(asked, self.judge([items[k] for k in asked]), strict=True))
         out = []
-        for (ctx, _), (target, vague) in zip(items, self.judge(items), strict=True):
+        for k, (ctx, _) in enumerate(items):
+            if k not in judged:
+                out.append(wasted_round(ctx, self.seed))
+                continue
+            target, vague = judged[k]
             category = category_of(ctx, target, vague)
             out.append(settle(ctx, target, category, persona_reply(ctx, target, self.seed)))
         return out
@@ -191,7 +225,7 @@ def judge_payload(ctx: UserContext, question: str) -> dict[str, Any]:
     return {
         "question": question,
         "facts": [
-            {"id": f.key, "api": api, "parameter": p, "description": " ".join(f.descriptors[1:])}
+            {"id": f.key, "api": api, "parameter": p, "description": f.descriptors[0]}
             for f in ctx.intents + ctx.stated
             for api, p in f.params[:1]
         ],
@@ -230,6 +264,12 @@ class LiteLLMSimulator(RulesSimulator):
         return [{"role": "system", "content": system}, {"role": "user", "content": question}]
 
     def reply_batch(self, items: list[tuple[UserContext, str]]) -> list[Judgement]:
+        """As the rules simulator's; turns that asked nothing are wasted rounds, not sent."""
+        asked = [k for k, (_, q) in enumerate(items) if q]
+        replies = dict(zip(asked, self._llm_batch([items[k] for k in asked]), strict=True))
+        return [replies.get(k) or wasted_round(c, self.seed) for k, (c, _) in enumerate(items)]
+
+    def _llm_batch(self, items: list[tuple[UserContext, str]]) -> list[Judgement]:
         judged = self.client.run_json(
             [self._judge_request(c, q, c.rounds + 1) for c, q in items], "simulator judge"
         )

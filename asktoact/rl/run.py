@@ -27,6 +27,7 @@ from omegaconf import DictConfig
 
 from asktoact.data.assemble import with_system_prompt
 from asktoact.eval.irm import CATEGORIES, irm_reward
+from asktoact.hardware import bf16_supported
 from asktoact.io import resolve_dataset_dir, write_csv, write_json
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ def _trainer(cfg, run_dir, model, tok, peft, reward, dataset):
         "save_steps": r.save_steps,
         "report_to": ["wandb"] if cfg.report_to == "wandb" else [],
         "use_cpu": not torch_cuda(),
-        "bf16": False,
+        "bf16": bf16_supported(),  # bf16 autocast where the hardware has it, as training does
         "disable_tqdm": False,
     }
     config_cls, trainer_cls = {

@@ -16,13 +16,12 @@ import torch
 from hydra.utils import instantiate
 
 from asktoact import faults
+from asktoact.hardware import resolve_dtype
 from asktoact.train import gguf
 from asktoact.train.families import family
 from asktoact.train.tokenizer import build_tokenizer
 
 log = logging.getLogger(__name__)
-
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def model_source(model_cfg, cache_dir: str) -> str:
@@ -54,7 +53,7 @@ def eot_of(model_cfg) -> str:
 def load_model(model_cfg, tokenizer, seed: int = 0, cache_dir: str = ".cache/asktoact"):
     from transformers import AutoModelForCausalLM
 
-    dtype = DTYPES[model_cfg.dtype]
+    dtype = resolve_dtype(model_cfg.dtype)
     if model_cfg.tiny:
         config = instantiate(
             model_cfg.config,

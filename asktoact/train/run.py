@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -21,6 +20,7 @@ from asktoact import tracking
 from asktoact.data.assemble import with_system_prompt
 from asktoact.data.build import ensure_dataset
 from asktoact.errors import ConfigError
+from asktoact.hardware import resolve_precision
 from asktoact.identity import claim, dataset_fingerprint, folder_fingerprint, resolved
 from asktoact.io import remove_leftovers, resolve_dataset_dir, write_json
 from asktoact.train.checkpoints import (
@@ -42,14 +42,6 @@ from asktoact.train.models import (
 from asktoact.train.module import ClarifyLM
 
 log = logging.getLogger(__name__)
-
-
-def resolve_precision(value: str) -> str:
-    if value != "auto":
-        return value
-    return (
-        "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"
-    )
 
 
 def make_strategy(cfg: DictConfig):

@@ -1,0 +1,239 @@
+"""Which fact a clarification question asks for, from what the user knows — never from how our
+training data phrases questions.
+
+A user knows their request, the values it left out, and what the assistant was shown: the APIs,
+their parameters' names and descriptions. So each fact (an unspecified intent or a stated value)
+gets a :class:`Profile` built from exactly that: its parameter's words, its description's words,
+the API it belongs to and the call's position, the *kind* of value it is (a place, a moment, a
+count...) and the *direction* its name or description gives (``from_currency`` vs
+``to_currency``, ``origin`` vs ``destination``). A question is scored against every profile of
+the dialogue by four signals:
+
+* **meaning** — the sentence-embedding similarity of the question to the parameter's name and
+  description (a paraphrase that shares no word still lands near its parameter);
+* **words** — the question's words found in the profile, each weighted by how few of the
+  dialogue's facts share it (``currency`` tells nothing when two facts are currencies; ``from``
+  does);
+* **kind** — the question word asks for the fact's kind ("where" a place, "when" a moment, "how
+  many" a count, "how long" a duration, "who" a person, "what kind" a category);
+* **direction** — a question about where something comes *from* is not about where it goes *to*;
+* and a question that names an API, or a step ("translate_text (step 3)"), is about that call.
+
+The tables below are small and general (English question words and direction words), not a list
+of our templates; the measured matching on four phrasing families is in the README
+(docs/evaluation.md) and tested in ``tests/test_matching.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from asktoact.data.phrasing import humanise, synonyms, words
+from asktoact.schema import ToolSpec
+
+# Words that carry no meaning for matching (their presence in two facts tells them apart not).
+_STOP_WORDS = """a an the of for to in on at by is are be it its this that with and or what which
+who whom how when where do does did you your i me my we us should would could can will please tell
+give use need want like any some there here so as from into per been being value values one have
+mind run"""
+_STOP = set(_STOP_WORDS.split())
+
+# A value's kind, from words of its parameter's name or description (first match wins per kind;
+# a parameter may have several kinds: ``duration_minutes`` is a duration and a count).
+_KIND_WORDS = {
+    "place": "city town address origin destination location place airport country street room",
+    "moment": "date day time hour when check yyyy hh season year arrival departure start",
+    "count": "number passengers guests nights quantity bedrooms count travellers people many",
+    "amount": "amount price cap rent budget principal loan weight height salary cost",
+    "duration": "minutes duration days years length period term nights delay long",
+    "person": "recipient attendees members people artist performer person guests",
+    "category": "category kind type cuisine specialty activity mode program genre",
+}
+_KINDS = {kind: set(ws.split()) for kind, ws in _KIND_WORDS.items()}
+
+# What kind of value a question word asks for.
+_QUESTION_KINDS = [
+    (r"\bwhere\b|\bwhich (?:city|town|place|address|airport)\b", {"place"}),
+    (r"\bwhen\b|\b(?:what|which) (?:time|day|date|hour|year)\b|\bat what\b", {"moment"}),
+    (r"\bhow many\b", {"count", "duration"}),
+    (r"\bhow much\b|\bbudget\b|\bhow big\b", {"amount", "duration"}),
+    (r"\bhow long\b|\bhow far back\b|\bover how\b", {"duration"}),
+    (r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich people\b", {"person"}),
+    (r"\bwhat (?:kind|type|sort)\b|\bwhich (?:kind|type|sort)\b", {"category"}),
+]
+
+# Direction: where a value comes from vs where it goes.
+_FROM_WORDS = {"from", "origin", "departure", "depart", "source", "start", "starting", "leave"}
+_TO_WORDS = {"to", "destination", "arrival", "arrive", "target", "end", "into", "heading"}
+_FROM_QUESTION = re.compile(
+    r"\bfrom\b|\bout of\b|\bleav(?:e|ing)\b|\bdepart|\bstart(?:ing)?\b|\bcurrently\b|\bhave now\b"
+)
+_TO_QUESTION = re.compile(
+    r"\binto\b|\bto\s*\?|\bto (?:which|what|the|a)\b|\bheading\b|\barriv|\bend up\b|\bgo\b"
+    r"|\bdestination\b"
+)
+_STEP = re.compile(r"\bstep (\d+)\b")
+
+
+def _stem(word: str) -> str:
+    """Plural and verb endings off, so "stocks", "travelling" meet "stock", "travel"."""
+    for end in ("ies", "ing", "es", "s"):
+        if word.endswith(end) and len(word) - len(end) >= 3:
+            return word[: -len(end)] + ("y" if end == "ies" else "")
+    return word
+
+
+def content(text: str) -> set[str]:
+    return {_stem(w) for w in words(text) if w not in _STOP}
+
+
+def vocabulary_of(text: str) -> set[str]:
+    """Content words of a parameter's name or description, with the words the project's keyword
+    table (:mod:`asktoact.data.phrasing`) gives for the same kind of thing ("subject" → title)."""
+    found = set(words(text))
+    return content(text) | {_stem(s) for w in found for s in synonyms(w)}
+
+
+@dataclass
+class Profile:
+    """What a user knows about one fact, as the matcher uses it."""
+
+    key: str
+    apis: set[str]  # the APIs it belongs to (a shared value belongs to several)
+    calls: set[int]  # their positions in the request (0-based)
+    vocabulary: set[str]  # stemmed content words of its parameter names and descriptions
+    names: set[str]  # stemmed content words of its parameter names alone
+    kinds: set[str]
+    direction: str | None  # "from" | "to" | None
+    texts: list[str] = field(default_factory=list)  # what the embedder compares questions with
+
+
+def profile(key: str, params: list[tuple[int, str, str]], tools: dict[str, ToolSpec]) -> Profile:
+    """A fact's profile from its (call, api, parameter) places and the candidate tools."""
+    vocabulary, names, kinds, texts, directions = set(), set(), set(), [], set()
+    for _, api, name in params:
+        tool = tools.get(api)
+        spec = tool.param(name) if tool else None
+        description = spec.description if spec and spec.description else ""
+        name_words = set(words(name))
+        described = set(words(description))
+        vocabulary |= vocabulary_of(name) | vocabulary_of(description)
+        names |= vocabulary_of(name)
+        kinds |= {k for k, ws in _KINDS.items() if (name_words | described) & ws}
+        if spec and spec.type in ("integer", "number") and not kinds & {"amount", "duration"}:
+            kinds.add("count")
+        if name_words & _FROM_WORDS or described & _FROM_WORDS - {"start"}:
+            directions.add("from")
+        if name_words & _TO_WORDS or (described & _TO_WORDS and not described & _FROM_WORDS):
+            directions.add("to")
+        texts += [humanise(name), f"{humanise(name)}: {description}".strip(": ")]
+    direction = directions.pop() if len(directions) == 1 else None
+    return Profile(
+        key,
+        {api for _, api, _ in params},
+        {call for call, _, _ in params},
+        vocabulary,
+        names,
+        kinds,
+        direction,
+        texts,
+    )
+
+
+@dataclass
+class Signals:
+    """What a question says about itself, read once for every profile."""
+
+    vocabulary: set[str]
+    kinds: set[str]
+    direction: str | None
+    step: int | None  # the call a "step N" names (0-based)
+    raw_words: set[str]
+
+
+def read_question(question: str) -> Signals:
+    text = question.lower()
+    kinds = set().union(*(k for pattern, k in _QUESTION_KINDS if re.search(pattern, text)))
+    came, goes = bool(_FROM_QUESTION.search(text)), bool(_TO_QUESTION.search(text))
+    direction = "from" if came and not goes else "to" if goes and not came else None
+    step = _STEP.search(text)
+    return Signals(
+        content(question),
+        kinds,
+        direction,
+        int(step.group(1)) - 1 if step else None,
+        set(words(question)),
+    )
+
+
+@dataclass
+class Weights:
+    """How much each signal counts (the similarity itself counts 1)."""
+
+    words: float = 0.35
+    kind: float = 0.3
+    direction: float = 0.2
+    api: float = 0.25
+
+
+def _evidence(asked: set[str], bags: list[set[str]]) -> list[float]:
+    """Per bag, the question's words in it, each weighted by how few bags share it (a word
+    every bag has tells nothing; one only this bag has tells most), about 1 per such word."""
+    df: dict[str, int] = {}
+    for bag in bags:
+        for w in bag:
+            df[w] = df.get(w, 0) + 1
+    n = len(bags)
+    return [
+        min(sum(math.log((n + 1) / df[w]) for w in asked & bag) / math.log(n + 1), 1.5)
+        for bag in bags
+    ]
+
+
+def scores(
+    signals: Signals,
+    profiles: list[Profile],
+    similarity: list[float],
+    weights: Weights,
+    topics: tuple[set[str], ...] = (),
+) -> list[float]:
+    """One score per profile: the embedding similarity plus the other signals' evidence;
+    ``topics``: the content words of what the dialogue's APIs are for (their descriptions)."""
+    named = _named_apis(signals, profiles)
+    # The words of an API the question names say which call it means (below), not which value;
+    # so do the words of what the APIs are for ("forecast", "cart"), unless they name the value.
+    asked = signals.vocabulary - {w for a in named for w in content(a)}
+    topic = set().union(*(content(a) for p in profiles for a in p.apis), *topics)
+    by_words = _evidence(asked, [p.vocabulary - (topic - p.names) for p in profiles])
+    out = []
+    for p, sim, w in zip(profiles, similarity, by_words, strict=True):
+        score = sim + weights.words * w
+        if signals.kinds & p.kinds:
+            score += weights.kind
+        if signals.direction and p.direction:
+            score += weights.direction if signals.direction == p.direction else -weights.direction
+        if named:
+            score += weights.api if p.apis & named else -weights.api
+        elif any(asked & content(a) for a in p.apis):  # a word of its API ("product")
+            score += weights.api / 2
+        if signals.step is not None:
+            score += weights.api if signals.step in p.calls else -weights.api
+        out.append(score)
+    return out
+
+
+def without_calls(question: str, apis: set[str]) -> str:
+    """The question with the API names (``translate_text`` or "translate text") and steps
+    ("(step 2)") it mentions taken out."""
+    for api in sorted(apis, key=len, reverse=True):
+        spelled = r"[\s_]+".join(map(re.escape, words(api)))
+        question = re.sub(rf"\b{spelled}\b", " ", question, flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", re.sub(r"\(?\bstep \d+\)?", " ", question)).strip()
+
+
+def _named_apis(signals: Signals, profiles: list[Profile]) -> set[str]:
+    """The dialogue's APIs whose full name the question writes (``get_forecast``, or its words)."""
+    apis = {a for p in profiles for a in p.apis}
+    return {a for a in apis if set(words(a)) <= signals.raw_words}
