@@ -332,22 +332,36 @@ def test_tables_show_n_intervals_and_differences(tmp_path):
     runs = []
     for adapter, quality in (("none", 0.3), ("lora", 0.8)):
         outs = [outcome(i, 1 + (i % 2), quality) for i in range(40)]
+        labels = {"experiment_name": "main", "adapter_name": adapter, "pretrained": True}
+        trained = (
+            {"global_step": 25, "encoding": {"train_examples": 200}} if adapter != "none" else {}
+        )
         runs.append(
             {
-                "labels": {"experiment_name": "main", "adapter_name": adapter, "pretrained": True},
+                "labels": {
+                    **labels,
+                    "scale": "small",
+                    "eval_source": "demo (in-domain test split)",
+                },
                 "metrics": aggregate(outs),
                 "intervals": bootstrap_intervals(outs),
                 "outcomes": [o.to_dict() for o in outs],
+                "training": trained,
             }
         )
     written = {p.name: p for p in write_tables(runs, tmp_path)}
     md = written["main.md"].read_text()
+    assert "Scale: small. Evaluated on: demo (in-domain test split)." in md
+    # N queries, the 200 dialogues and 25 steps it trained on (– for the untrained base)
     assert re.search(
-        r"\| lora \| ASKToACT-LoRA-SFT-7B \| .* \| 40 \| 75\.0 \[\d+\.\d, \d+\.\d\] \(57\.7\)", md
+        r"\| lora \| ASKToACT-LoRA-SFT-7B \| .* \| 40 \| 200 \| 25 \| 75\.0 \[\d+\.\d, \d+\.\d\] \(57\.7\)",
+        md,
     )
+    assert re.search(r"\| none \| .* \| 40 \| – \| – \| ", md)
     assert re.search(r"\| lora − none \| 40 \|.*\| \+50\.0 \[\+\d+\.\d, \+\d+\.\d\] \*", md)
-    header = md.splitlines()[4]
-    assert header.count("|") == 13  # row, paper row, model, kind, N and 7 metrics: 12 columns
+    header = md.splitlines()[6]
+    # row, paper row, model, kind, N, train N, steps and 7 metrics: 14 columns
+    assert header.count("|") == 15
     csv_head = written["main.csv"].read_text().splitlines()[0]
     assert "PRS low" in csv_head and "PRS paper" in csv_head
     assert "PRS significant" in written["main_differences.csv"].read_text()

@@ -372,6 +372,10 @@ class JobConfig(ScaleConfig, RunConfig):
     # an experiment's interpolations read (settings per variant, per scale).
     variant: Optional[str] = F()  # noqa: UP045
     lookup: Optional[dict[str, Any]] = F()  # noqa: UP045
+    # Demo domains held out of every demo training set: without TaskBench on disk, the
+    # out-of-domain set is built from them (ood_fallback_overrides).
+    ood_domains: list[str] = F()
+    ood_fallback_overrides: list[str] = F()
     data_root: str = F()
     model_root: str = F()
     eval_root: str = F()
@@ -389,6 +393,7 @@ class ReproduceConfig:
     preset_name: str = F()
     report_scale: str = F()  # whose training set reports/dataset.md shows
     experiments: dict[str, str] = F()  # experiment -> scale
+    sweeps: dict[str, list[str]] = F()  # experiment -> sweep overrides replacing its own
     runs_dir: str = F()
     reports_dir: str = F()
     job_overrides: list[str] = F()

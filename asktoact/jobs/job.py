@@ -41,9 +41,35 @@ LABELS = (
 
 
 def generate_overrides(cfg: DictConfig, ood: bool = False) -> list[str]:
+    """The generate step's overrides: the scale's training data (demo data never holds the
+    ``ood_domains``), or the out-of-domain set (:func:`ood_source`)."""
     ratio = 0.0 if ood else cfg.ratio
-    over = list(cfg.ood_overrides if ood else cfg.generate_overrides)
+    if ood:
+        over = list(
+            cfg.ood_overrides if ood_source(cfg) == "ood_overrides" else cfg.ood_fallback_overrides
+        )
+    else:
+        over = list(cfg.generate_overrides)
+        if cfg.source == "demo":
+            over.append(f"data.exclude_domains=[{','.join(cfg.ood_domains)}]")
     return [*over, f"augmentation.ratio={ratio}", f"seed={cfg.seed}", f"cache_dir={cfg.cache_dir}"]
+
+
+def ood_source(cfg: DictConfig) -> str:
+    """``ood_overrides`` when the scale's out-of-domain data (TaskBench) is on disk, else
+    ``ood_fallback_overrides`` (the held-out demo domains)."""
+    gcfg = compose("generate", list(cfg.ood_overrides))
+    path = gcfg.data.get("path")
+    return "ood_overrides" if path is None or Path(path).exists() else "ood_fallback_overrides"
+
+
+def eval_source(cfg: DictConfig) -> str:
+    """What the job's evaluation set is, in words (for its labels and tables)."""
+    if cfg.eval_set != "ood":
+        return f"{cfg.source} (in-domain test split)"
+    if ood_source(cfg) == "ood_overrides":
+        return compose("generate", list(cfg.ood_overrides)).data.name
+    return f"demo domains held out of training ({', '.join(cfg.ood_domains)})"
 
 
 def train_overrides(cfg: DictConfig, data: Path) -> list[str]:
@@ -234,6 +260,7 @@ def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         path, summary["rl"] = rl_model(cfg, path, data)
     result = evaluation(cfg, path, eval_data)
     labels = {k: cfg[k] for k in LABELS} | {"scale": cfg.scale_name}
+    labels["eval_source"] = eval_source(cfg)
     labels["agent_model"] = cfg.agent_model
     labels["pretrained"] = (
         bool(cfg.agent_model) or not compose("train", [f"model={cfg.model_name}"]).model.tiny

@@ -5,15 +5,17 @@
    datasets and trained models are shared between jobs, evaluations resume from their
    transcripts, so a rerun only does what is missing.
 3. ``reports/``: every table beside the papers' numbers (md/csv/tex) and the plots.
-The out-of-domain experiment needs the TaskBench data in ``../shared/data``; without it, it is
-skipped and the run says so.
+4. A summary of every table: written (its scale and evaluation set) or not, and why.
+
+The out-of-domain experiment evaluates on TaskBench when ``../shared/data`` (or
+``$ASKTOACT_SHARED_DATA``) holds it, else on demo domains that no training set contains
+(``jobs.job.ood_source``), and its table says which.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,13 +52,8 @@ def _manifest(folder: Path) -> dict:
     return json.loads((folder / "manifest.json").read_text())
 
 
-def ood_available() -> bool:
-    # The same place conf/data/taskbench.yaml reads: $ASKTOACT_SHARED_DATA or ../shared/data.
-    shared = Path(os.environ.get("ASKTOACT_SHARED_DATA", "../shared/data"))
-    return (shared / "taskbench_dailylifeapis" / "tool_desc.json").exists()
-
-
-def run_experiment(name: str, scale: str, runs_dir: str, job_overrides: list[str]) -> None:
+def run_experiment(name: str, scale: str, runs_dir: str, job_overrides: list[str]) -> int:
+    """The experiment's multirun; its exit code (a failed experiment does not stop the others)."""
     cmd = [
         sys.executable,
         "-m",
@@ -68,7 +65,7 @@ def run_experiment(name: str, scale: str, runs_dir: str, job_overrides: list[str
         *job_overrides,
     ]
     log.info("experiment %s: %s", name, " ".join(cmd[1:]))
-    subprocess.run(cmd, check=True)
+    return subprocess.run(cmd).returncode
 
 
 def reproduce(cfg: DictConfig) -> list[Path]:
@@ -77,9 +74,36 @@ def reproduce(cfg: DictConfig) -> list[Path]:
     reports = Path(cfg.reports_dir)
     reports.mkdir(parents=True, exist_ok=True)
     written = [dataset_report(cfg, reports)]
+    codes = {
+        name: run_experiment(
+            name, scale, cfg.runs_dir, [*cfg.sweeps.get(name, []), *cfg.job_overrides]
+        )
+        for name, scale in cfg.experiments.items()
+    }
+    written += build_reports(cfg.runs_dir, reports)
+    lines = summary(cfg, codes, reports)
+    log.info("tables:\n%s", "\n".join(lines))
+    write_text(reports / "SUMMARY.md", "# What make reproduce wrote\n\n" + "\n".join(lines) + "\n")
+    failed = [n for n, code in codes.items() if code]
+    if failed:
+        raise RuntimeError(f"experiments failed: {', '.join(failed)} (see their logs above)")
+    return written
+
+
+def summary(cfg: DictConfig, codes: dict[str, int], reports: Path) -> list[str]:
+    """One line per experiment: its table (scale, evaluation set) or why there is none."""
+    from asktoact.report.tables import collect
+
+    lines = []
     for name, scale in cfg.experiments.items():
-        if name == "ood" and not ood_available():
-            log.warning("skipping experiment ood: ../shared/data/taskbench_dailylifeapis is absent")
-            continue
-        run_experiment(name, scale, cfg.runs_dir, list(cfg.job_overrides))
-    return written + build_reports(cfg.runs_dir, reports)
+        runs = [r for r in collect(Path(cfg.runs_dir) / name / scale) if r["labels"]]
+        sources = sorted({r["labels"].get("eval_source", "?") for r in runs})
+        table = reports / f"{name}.md"
+        if codes[name]:
+            lines.append(f"- {name}: experiment failed (exit code {codes[name]}); see its log")
+        elif not table.exists() or not runs:
+            lines.append(f"- {name}: no table: the experiment produced no runs")
+        else:
+            evaluated = "; ".join(sources)
+            lines.append(f"- {name}: {table} ({scale} scale, {len(runs)} rows, on {evaluated})")
+    return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 
@@ -17,6 +18,12 @@ def build_reports(
     from asktoact.report.tables import collect, write_tables
 
     runs = collect(runs_dir)
+    if not runs:
+        logging.getLogger(__name__).warning(
+            "no experiment runs (metrics.json with labels) under %s: no experiment table written; "
+            "run make reproduce, or asktoact-job --multirun experiment=<name>",
+            runs_dir,
+        )
     out = Path(out_dir)
     written = write_tables(runs, out) + write_table4(list(chat_dirs), out)
     for make in (plots.aug_sweep, plots.complexity):

@@ -24,56 +24,81 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _prefer_real(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs of pretrained models when there are any (the tiny random-init ones otherwise)."""
+    real = [r for r in runs if r["labels"].get("pretrained")]
+    return real or runs
+
+
+def _who(run: dict[str, Any]) -> str:
+    labels = run["labels"]
+    kind = "" if labels.get("pretrained") else ", tiny random-init"
+    return f"{labels.get('model_name', '?')} ({labels.get('scale', '?')} scale{kind})"
+
+
+def _with_interval(ax, xs, values, lows, highs, fmt: str, label: str) -> None:
+    """Points with their 95 % interval as error bars."""
+    err = [[v - lo for v, lo in zip(values, lows, strict=True)]]
+    err.append([hi - v for v, hi in zip(values, highs, strict=True)])
+    ax.errorbar(xs, values, yerr=err, fmt=fmt, capsize=3, label=label)
+
+
 def aug_sweep(runs: list[dict[str, Any]], out: Path) -> Path | None:
-    ours = sorted(
-        (r["labels"]["ratio"], r["metrics"])
-        for r in runs
-        if r["labels"].get("experiment_name") == "aug_sweep"
-    )
-    if not ours:
+    """Table 13 as curves: CPS and PRS vs the augmentation ratio, with 95 % intervals, beside the
+    paper's; from the pretrained-model runs when there are any."""
+    mine = _prefer_real([r for r in runs if r["labels"].get("experiment_name") == "aug_sweep"])
+    if not mine:
         return None
+    mine = sorted(mine, key=lambda r: r["labels"]["ratio"])
     paper = load_spec("aug_sweep")["paper"]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, metric in zip(axes, ("CPS", "PRS"), strict=True):
-        ax.plot([100 * x for x, _ in ours], [100 * m[metric] for _, m in ours], "o-", label="ours")
+        xs = [100 * r["labels"]["ratio"] for r in mine]
+        values = [100 * r["metrics"][metric] for r in mine]
+        lows = [100 * r["intervals"][metric][0] for r in mine]
+        highs = [100 * r["intervals"][metric][1] for r in mine]
+        _with_interval(ax, xs, values, lows, highs, "o-", f"ours: {_who(mine[0])}, 95 % CI")
         if paper:
-            xs = sorted(paper, key=float)
+            ratios = sorted(paper, key=float)
             ax.plot(
-                [float(x) for x in xs],
-                [paper[x][metric] for x in xs],
+                [float(x) for x in ratios],
+                [paper[x][metric] for x in ratios],
                 "s--",
                 label="paper (Qwen2.5-7B LoRA)",
             )
-        ax.set(
-            xlabel="augmentation ratio (%)",
-            ylabel=f"{metric} (%)",
-            title=f"{metric} vs augmentation",
-        )
-        ax.legend()
+        ax.set(xlabel="augmentation ratio (%)", ylabel=f"{metric} (%)", title=f"{metric}")
+        ax.legend(fontsize=7)
+    fig.suptitle(
+        f"AskToAct Table 13: error-correction augmentation ratio, N = {mine[0]['metrics']['N']} queries"
+    )
     return _save(fig, out / "aug_sweep.png")
 
 
 def complexity(runs: list[dict[str, Any]], out: Path) -> Path | None:
-    """Figure 3 from the main experiment's LoRA run (the first trained row found otherwise)."""
-    pick = [
-        r
-        for r in runs
-        if r["labels"].get("experiment_name") == "main"
-        and r["labels"].get("adapter_name") == "lora"
-    ]
-    pick = pick or [r for r in runs if r["labels"].get("adapter_name") not in (None, "none")]
-    if not pick:
+    """Figure 3 from the main experiment's LoRA run (the first trained row found otherwise):
+    CPS and PRS by number of unspecified intents and of tool calls, each group with its 95 %
+    bootstrap interval over its queries."""
+    from asktoact.eval.metrics import Outcome, aggregate, bootstrap_intervals
+
+    trained = [r for r in runs if r["labels"].get("adapter_name") not in (None, "none")]
+    main = [r for r in trained if r["labels"].get("experiment_name") == "main"]
+    pick = _prefer_real([r for r in main if r["labels"].get("adapter_name") == "lora"] or trained)
+    if not pick or not pick[0].get("outcomes"):
         return None
     run = pick[0]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    outcomes = [Outcome(**o) for o in run["outcomes"]]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, (key, label) in zip(
-        axes, (("by_intents", "unspecified intents"), ("by_calls", "tool calls")), strict=True
+        axes, (("intents", "unspecified intents"), ("n_calls", "tool calls")), strict=True
     ):
-        xs = sorted(run[key], key=int)
-        for metric in ("CPS", "PRS"):
-            ax.plot(
-                [int(x) for x in xs], [100 * run[key][x][metric] for x in xs], "o-", label=metric
-            )
-        ax.set(xlabel=f"number of {label}", ylabel="%", title=f"vs {label}")
-        ax.legend()
+        groups = sorted({getattr(o, key) for o in outcomes})
+        for metric, fmt in (("CPS", "o-"), ("PRS", "s-")):
+            members = [[o for o in outcomes if getattr(o, key) == g] for g in groups]
+            values = [100 * aggregate(m)[metric] for m in members]
+            bounds = [bootstrap_intervals(m)[metric] for m in members]
+            lows, highs = [100 * b[0] for b in bounds], [100 * b[1] for b in bounds]
+            _with_interval(ax, groups, values, lows, highs, fmt, metric)
+        ax.set(xlabel=f"number of {label}", ylabel="% (95 % CI)", title=f"by {label}")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"AskToAct Figure 3: {_who(run)}, {run['labels'].get('adapter_name')}")
     return _save(fig, out / "complexity.png")

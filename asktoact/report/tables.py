@@ -25,7 +25,7 @@ from asktoact.eval.metrics import Outcome, paired_difference
 from asktoact.io import write_text
 from asktoact.paths import EXPERIMENTS_DIR
 
-DESCRIPTIVE = ("row", "paper_row", "model", "kind", "N")
+DESCRIPTIVE = ("row", "paper_row", "model", "kind", "N", "train N", "steps", "scale", "eval set")
 
 
 def collect(root: str | Path) -> list[dict[str, Any]]:
@@ -74,12 +74,18 @@ def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> lis
         key = spec["row_key"].format(**labels)
         paper_row = spec["rows"].get(key, "")
         paper = spec["paper"].get(paper_row, {})
+        training = run.get("training") or {}
         row = {
             "row": key,
             "paper_row": paper_row,
             "model": labels.get("agent_model") or labels.get("model_name", ""),
             "kind": _kind(labels),
             "N": run["metrics"].get("N", 0),
+            # what the row was trained on: dialogues and optimizer steps (none: untrained)
+            "train N": (training.get("encoding") or {}).get("train_examples"),
+            "steps": training.get("global_step"),
+            "scale": labels.get("scale", ""),
+            "eval set": labels.get("eval_source", labels.get("eval_set", "")),
             "outcomes": [Outcome(**o) for o in run.get("outcomes", [])],
             "distribution": run.get(spec.get("distribution") or "", {}),
         }
@@ -118,6 +124,10 @@ def comparisons(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[s
     return out
 
 
+def _count(v: int | None) -> str:
+    return "–" if v is None else str(v)
+
+
 def _num(v: float | None, signed: bool = False) -> str:
     if v is None:
         return "–"
@@ -148,10 +158,13 @@ def _md_table(head: list[str], body: list[list[str]], left: int) -> list[str]:
 
 def to_markdown(title: str, rows, diffs, spec: dict[str, Any]) -> str:
     metrics = spec["metrics"]
-    lines = [f"# {title}", "", LEGEND, ""]
-    head = ["row", "paper row", "model", "kind", "N", *metrics]
+    scales = ", ".join(sorted({r["scale"] for r in rows if r["scale"]})) or "–"
+    sources = "; ".join(sorted({r["eval set"] for r in rows if r["eval set"]})) or "–"
+    lines = [f"# {title}", "", f"Scale: {scales}. Evaluated on: {sources}.", "", LEGEND, ""]
+    head = ["row", "paper row", "model", "kind", "N", "train N", "steps", *metrics]
     body = [
         [r["row"], r["paper_row"], r["model"], r["kind"], str(r["N"])]
+        + [_count(r["train N"]), _count(r["steps"])]
         + [_cell(r, m) for m in metrics]
         for r in rows
     ]
@@ -177,8 +190,10 @@ def _distribution(rows: list[dict[str, Any]]) -> list[str]:
 
 LEGEND = (
     "Each cell: ours [95 % bootstrap interval over the N queries] (the paper's number). Rates in "
-    "percent, IR in rounds, IRM as a reward in [-2, 1]. The paper used 7–8 B models, GPT-4o data "
-    "and a 72 B user simulator."
+    "percent, IR in rounds, IRM as a reward in [-2, 1]. train N / steps: the dialogues and "
+    "optimizer steps the row was trained on (– untrained). Table 6's error rates are over the "
+    "underspecified queries only. The paper used 7–8 B models, GPT-4o data and a 72 B user "
+    "simulator."
 )
 DIFF_LEGEND = (
     "Paired bootstrap over the queries both rows evaluated: difference [95 % interval]; "

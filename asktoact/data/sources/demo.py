@@ -302,19 +302,23 @@ def _call(api: tuple, rng: random.Random) -> tuple[ToolCall, str]:
     return ToolCall(name, tuple((p, values[p]) for p in used)), text
 
 
-def make_row(seed: int, index: int, max_calls: int = 4, distractors: int = 2) -> Example:
+def make_row(
+    seed: int, index: int, max_calls: int = 4, distractors: int = 2, catalogue=APIS
+) -> Example:
+    """Row ``index``: a pure function of (seed, index, settings). ``catalogue``: the APIs it may
+    call (every domain by default)."""
     rng = random.Random(f"demo:{seed}:{index}")
     n_calls = rng.choices([1, 2, 3, 4][:max_calls], weights=[45, 35, 14, 6][:max_calls])[0]
-    domain = rng.choice(sorted({a[0] for a in APIS}))
-    home = [a for a in APIS if a[0] == domain]
-    apis = [rng.choice(home if rng.random() < 0.6 else APIS) for _ in range(n_calls)]
+    domain = rng.choice(sorted({a[0] for a in catalogue}))
+    home = [a for a in catalogue if a[0] == domain]
+    apis = [rng.choice(home if rng.random() < 0.6 else catalogue) for _ in range(n_calls)]
     calls, parts = [], []
     for i, api in enumerate(apis):
         call, text = _call(api, rng)
         calls.append(call)
         parts.append(text if i == 0 else rng.choice(CONNECTORS) + text[0].lower() + text[1:])
     used = list(dict.fromkeys(c.task for c in calls))
-    others = [a[1] for a in APIS if a[1] not in used]
+    others = [a[1] for a in catalogue if a[1] not in used]
     names = used + rng.sample(others, min(distractors, len(others)))
     rng.shuffle(names)
     return Example(
@@ -327,14 +331,33 @@ def make_row(seed: int, index: int, max_calls: int = 4, distractors: int = 2) ->
     )
 
 
+DOMAINS = tuple(sorted({a[0] for a in APIS}))
+
+
+def catalogue_of(domains: list[str] | None, exclude_domains: list[str]) -> list[tuple]:
+    """The APIs of ``domains`` (all when None) less those of ``exclude_domains``."""
+    unknown = sorted((set(domains or []) | set(exclude_domains)) - set(DOMAINS))
+    if unknown:
+        raise ValueError(f"data.domains: unknown {unknown}; the demo domains are {list(DOMAINS)}")
+    keep = [a for a in APIS if (domains is None or a[0] in domains) and a[0] not in exclude_domains]
+    if not keep:
+        raise ValueError("data.domains / data.exclude_domains leave no demo API to call")
+    return keep
+
+
 def load(
     n: int = 2000,
     seed: int = 0,
     max_calls: int = 4,
     distractors: int = 2,
+    domains: list[str] | None = None,
+    exclude_domains: list[str] | None = None,
     name: str = "demo",
     rejects=None,
 ):
-    """``n`` demo rows. ``name`` and ``rejects`` are accepted for a uniform loader signature and
-    unused: generated rows carry the source ``demo`` and are never malformed."""
-    return [make_row(seed, i, max_calls, distractors) for i in range(n)]
+    """``n`` demo rows, calling the APIs of ``domains`` (all by default) less those of
+    ``exclude_domains`` — so a set of domains can be held out of training and make an
+    out-of-domain test set of its own. ``name`` and ``rejects`` are accepted for a uniform loader
+    signature and unused: generated rows carry the source ``demo`` and are never malformed."""
+    catalogue = catalogue_of(domains, list(exclude_domains or []))
+    return [make_row(seed, i, max_calls, distractors, catalogue) for i in range(n)]
