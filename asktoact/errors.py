@@ -14,3 +14,7 @@ class UserError(Exception):
 
 class ConfigError(UserError, ValueError):
     """An invalid configuration; the message lists every offending key."""
+
+
+class MissingInput(UserError, FileNotFoundError):
+    """A file or folder a setting names is not there (the message names the setting)."""

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from asktoact.errors import MissingInput
+
 
 def resolve_dataset_dir(path: str | Path) -> Path:
     """A generate output dir (holding ``dataset/``) or the DatasetDict dir itself."""
@@ -27,8 +29,9 @@ def resolve_dataset_dir(path: str | Path) -> Path:
         return path / "dataset"
     if (path / "dataset_dict.json").exists():
         return path
-    raise FileNotFoundError(
-        f"data.path={path}: no DatasetDict here (expected dataset_dict.json or dataset/)"
+    raise MissingInput(
+        f"data.path={path}: no DatasetDict here (expected dataset_dict.json or dataset/: a "
+        "folder asktoact-generate wrote)"
     )
 
 

@@ -93,11 +93,11 @@ def test_llm_path_resumes_after_a_kill_and_matches_an_uninterrupted_run(
 
     real_call, made = LLMClient._call, []
 
-    async def dying_call(self, *args):
+    async def dying_call(self, *args, **kwargs):
         if len(made) == 60:
             raise Killed  # as if the process were killed mid-stage
         made.append(1)
-        return await real_call(self, *args)
+        return await real_call(self, *args, **kwargs)
 
     monkeypatch.setattr(LLMClient, "_call", dying_call)
     with pytest.raises(Killed):

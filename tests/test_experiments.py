@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 import os
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from asktoact.jobs import job
+from asktoact.jobs.plan import sweep_points
 from asktoact.report import build_reports
 from asktoact.report.tables import load_spec
 
@@ -43,20 +43,6 @@ def multirun(tmp_path, *args: str) -> None:
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-
-
-def sweep_points(params: dict) -> list[list[str]]:
-    """Every point of a basic sweep (``a,b`` choices); a search space gives its first choice."""
-    axes = []
-    for key, spec in params.items():
-        values = str(spec).split(",") if "(" not in str(spec) else [_first_choice(str(spec))]
-        axes.append([f"{key}={v.strip()}" for v in values])
-    return [list(p) for p in itertools.product(*axes)]
-
-
-def _first_choice(spec: str) -> str:
-    inner = spec[spec.rindex("(") + 1 : spec.index(")")]
-    return inner.split(",")[0].strip()
 
 
 @pytest.mark.parametrize("name", [e for e in EXPERIMENTS if e != "lr_rank_search"])
@@ -165,7 +151,8 @@ def test_sweep_plugins_compose(compose):
     )
     assert (
         slurm.hydra.launcher._target_.endswith("SlurmLauncher")
-        and slurm.hydra.launcher.gpus_per_node == 4
+        and slurm.hydra.launcher.gpus_per_node == 8
+        and slurm.hydra.launcher.tasks_per_node == 1
     )
     assert local.hydra.launcher._target_.endswith("JoblibLauncher")
 
@@ -182,3 +169,57 @@ def test_optuna_search_runs_trials_and_reports_the_best(tmp_path):
     assert "best_params" in best and "lora_r" in best and "best_value" in best
     trained = sorted(p.name for p in (tmp_path / "models" / "tiny").iterdir())
     assert len(trained) == 2 and all("-lr" in n and "-rank" in n for n in trained)
+
+
+@pytest.fixture(scope="module")
+def paper_plan(compose, tmp_path_factory):
+    """``make reproduce SCALE=paper ARGS=plan=true``: what it wrote, and where."""
+    from asktoact.jobs.reproduce import reproduce
+
+    reports = tmp_path_factory.mktemp("plan")
+    written = reproduce(compose("reproduce", "preset=paper", "plan=true", f"reports_dir={reports}"))
+    return reports, written, json.loads((reports / "plan.json").read_text())
+
+
+@pytest.mark.slow  # ~30 s: some 150 compositions
+def test_the_paper_plan_holds_the_papers_settings(paper_plan):
+    """Every job of make reproduce SCALE=paper, checked against the papers' stated settings."""
+    rows = paper_plan[2]
+    assert {r["experiment"] for r in rows} >= {"main", "ablation", "cross_model", "tl_training"}
+    assert not [r for r in rows if r["problem"]], [r["problem"] for r in rows if r["problem"]]
+    assert all(r["simulator"].startswith("litellm") and r["llm"] == "gpt-4o" for r in rows)
+    askto = [r for r in rows if r["experiment"] != "tl_training"]
+    for r in (r for r in askto if r["adapter"] == "lora"):  # AskToAct appendix E
+        assert (r["rank"], r["lr"], r["warmup"], r["epochs"]) == (8, 1e-4, 0.1, 3), r
+        assert (r["effective batch"], r["devices x nodes"]) == (64, "4 x 1"), r
+    for r in (r for r in askto if r["adapter"] == "full"):
+        assert (r["lr"], r["effective batch"], r["devices x nodes"]) == (1.41e-5, 64, "8 x 1"), r
+    sft = [r for r in rows if r["experiment"] == "tl_training"]  # TL-Training §4.4
+    assert sft and all(r["adapter"] == "full" and r["lr"] == 1e-6 for r in sft)
+    assert all((r["warmup"], r["effective batch"], r["epochs"]) == (0.01, 4, 1) for r in sft)
+    assert all("w_max 9" in r["masking"] for r in sft if "pkt" in r["masking"])
+    assert {r["rl"] for r in sft if r["row"].endswith("irm=true")} == {
+        "grpo lr 2e-06 batch 8 epochs 3.0"
+    }
+    models = {r["model"] for r in rows if r["experiment"] == "cross_model"}
+    assert models == {"qwen2.5-7b-instruct", "llama3-8b-instruct", "mistral-7b-instruct-v0.3"}
+
+
+def test_an_effective_batch_the_world_does_not_divide_stops_naming_the_keys(compose):
+    from asktoact.config import ConfigError
+    from asktoact.train.run import accumulation
+
+    cfg = compose("train", "optim.effective_batch_size=4", "trainer.devices=8")
+    with pytest.raises(ConfigError, match=r"optim.effective_batch_size=4 .* trainer.devices=8"):
+        accumulation(cfg)
+    assert accumulation(compose("train", "optim.effective_batch_size=64")) == 8  # micro 8
+
+
+@pytest.mark.slow
+def test_reproduce_plan_writes_a_table_and_runs_nothing(paper_plan):
+    reports, written, rows = paper_plan
+    assert [p.name for p in written] == ["plan.md", "plan.json"]
+    table = (reports / "plan.md").read_text()
+    assert f"{len(rows)} jobs" in table and len(rows) == 29
+    assert "| main | adapter_name=lora | qwen2.5-7b-instruct | lora | 8 |" in table
+    assert sorted(p.name for p in reports.iterdir()) == ["plan.json", "plan.md"]  # nothing built

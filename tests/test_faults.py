@@ -20,6 +20,7 @@ import pytest
 
 from asktoact import faults
 from asktoact.data.build import build
+from asktoact.errors import UserError
 from asktoact.eval.run import run_evaluation
 from asktoact.train.checkpoints import CheckpointError
 from asktoact.train.run import run_training
@@ -304,16 +305,44 @@ def test_llm_simulator_and_judge_survive_provider_faults(compose, dataset, tmp_p
     assert faulty["metrics"] == clean["metrics"]
     assert faulty["llm_usage_simulator"]["retries"] > 0 and faulty["simulator_fallbacks"] == 0
     # Every reply malformed: each question falls back to the rules simulator (counted twice:
-    # judgement and reply), each re-judgement keeps the rule's category (counted).
-    broken = _eval(
-        compose,
-        dataset,
-        tmp_path,
-        "broken",
-        *_llm_simulator("fault_rate=1.0", "fault_kinds=[invalid_json]"),
-    )
+    # judgement and reply), each re-judgement keeps the rule's category (counted). Far above
+    # max_fallback_share (5 %), so the evaluation fails unless the limit is raised.
+    broken = _llm_simulator("fault_rate=1.0", "fault_kinds=[invalid_json]")
+    with pytest.raises(
+        UserError, match=r"LLM simulator fell back .* 100\.0 % .*max_fallback_share"
+    ):
+        _eval(compose, dataset, tmp_path, "refused", *broken)
+    assert not (tmp_path / "refused" / "metrics.json").exists()  # no numbers pass for the LLM's
+    allowed = _eval(compose, dataset, tmp_path, "broken", *broken, "max_fallback_share=1.0")
     rules = _eval(compose, dataset, tmp_path, "rules")
-    assert broken["metrics"] == rules["metrics"]
-    questions = broken["llm_usage_simulator"]["failures"]
-    assert questions > 0 and broken["simulator_fallbacks"] == 2 * questions
-    assert broken["judge_failures"] == broken["llm_usage_judge"]["failures"]
+    assert allowed["metrics"] == rules["metrics"]
+    questions = allowed["llm_usage_simulator"]["failures"]
+    assert questions > 0 and allowed["simulator_fallbacks"] == 2 * questions
+    assert allowed["simulator_fallback_share"] == 1.0
+    assert allowed["judge_failure_share"] == (1.0 if allowed["judge_failures"] else 0.0)
+    assert allowed["judge_failures"] == allowed["llm_usage_judge"]["failures"]
+
+
+@pytest.mark.slow
+def test_a_refused_key_or_a_dead_endpoint_stops_the_run_before_any_work(
+    compose, dataset, tmp_path, gen_cfg
+):
+    from asktoact.llm import ProviderUnavailable
+
+    refused = gen_cfg("llm=offline", "llm.fault_rate=1.0", "llm.fault_kinds=[auth]")
+    with pytest.raises(ProviderUnavailable, match=r"llm.model=asktoact/rules cannot be used: "):
+        build(refused, tmp_path / "data")
+    assert not (tmp_path / "data" / "manifest.json").exists()
+    dead = [
+        "simulator=litellm",
+        "simulator.client.model=openai/served-model",
+        "simulator.client.api_base=http://127.0.0.1:9/v1",  # nothing listens on port 9
+        "simulator.client.retry_wait_min_s=0.01",
+    ]
+    with pytest.raises(
+        ProviderUnavailable,
+        match=r"simulator.client.model=openai/served-model at "
+        r"simulator.client.api_base=http://127.0.0.1:9/v1 cannot be used",
+    ):
+        _eval(compose, dataset, tmp_path, "dead", *dead)
+    assert not (tmp_path / "dead" / "transcripts.jsonl").exists()  # no episode was played

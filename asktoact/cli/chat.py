@@ -8,10 +8,12 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from asktoact.cli import user_errors
 from asktoact.config import CONF_DIR, validate
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="chat")
+@user_errors
 def main(cfg: DictConfig) -> None:
     from asktoact.eval.chat import chat
 

@@ -9,12 +9,14 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from asktoact.cli import user_errors
 from asktoact.config import CONF_DIR, validate
 
 log = logging.getLogger(__name__)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")
+@user_errors
 def main(cfg: DictConfig) -> None:
     from asktoact.eval.run import run_evaluation
 

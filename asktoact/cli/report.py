@@ -5,10 +5,12 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
+from asktoact.cli import user_errors
 from asktoact.config import CONF_DIR, validate
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="report")
+@user_errors
 def main(cfg: DictConfig) -> None:
     from asktoact.report import build_reports
 

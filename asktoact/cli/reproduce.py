@@ -7,12 +7,14 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
+from asktoact.cli import user_errors
 from asktoact.config import CONF_DIR, validate
 
 log = logging.getLogger(__name__)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="reproduce")
+@user_errors
 def main(cfg: DictConfig) -> None:
     from asktoact.jobs.reproduce import reproduce
 

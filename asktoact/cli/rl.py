@@ -8,12 +8,14 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from asktoact.cli import user_errors
 from asktoact.config import CONF_DIR, validate
 
 log = logging.getLogger(__name__)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="rl")
+@user_errors
 def main(cfg: DictConfig) -> None:
     from asktoact.rl.run import run_rl
 

@@ -324,6 +324,7 @@ class EvaluateConfig(BuildsData):
     logger: Any = MISSING
     resume: bool = F()
     max_rounds: int = F(ge=1)
+    max_fallback_share: float = F(**UNIT)
     data: EvalDataConfig = MISSING
 
 
@@ -394,6 +395,7 @@ class ReproduceConfig:
     report_scale: str = F()  # whose training set reports/dataset.md shows
     experiments: dict[str, str] = F()  # experiment -> scale
     sweeps: dict[str, list[str]] = F()  # experiment -> sweep overrides replacing its own
+    plan: bool = F()  # true: write reports/plan.md|json of every job and run none
     runs_dir: str = F()
     reports_dir: str = F()
     job_overrides: list[str] = F()

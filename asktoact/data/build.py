@@ -83,6 +83,8 @@ def build(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
     """The pipeline end to end; returns the manifest (also written to ``out_dir``)."""
     llm = instantiate(cfg.llm)  # None for the rules backend
     try:
+        if llm is not None:
+            llm.probe("llm")  # a refused key or a dead endpoint stops the run before any row
         return _build(cfg, Path(out_dir), llm)
     finally:
         if llm is not None:

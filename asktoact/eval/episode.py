@@ -138,6 +138,7 @@ def run_episodes(
                     "new_intent": j.new_intent,
                     "withheld": j.withheld,
                     "no_question": j.no_question,
+                    "fallbacks": j.fallbacks,
                 }
             )
         finished = [ep for ep in active if ep.done]

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from asktoact.llm import JsonRequest, LLMClient
+from asktoact.data.phrasing import words
+from asktoact.llm import JsonRequest, LLMClient, json_payload, register_responder
 
 SYSTEM_PROMPT = """You review one question an assistant asked a user while preparing API calls.
 You get the user's request, the calls the assistant must make (API and parameter names) and the
@@ -47,7 +48,7 @@ class LiteLLMJudge:
             calls = [{"api": c.name, "parameters": list(c.arguments)} for c in ep.record.key_info]
             questions = [m["content"] for m in ep.messages if m["role"] == "assistant"]
             for k, j in enumerate(ep.judgements):
-                if j["target"] is None:
+                if j["target"] is None and not j.get("no_question"):  # a question, untargeted
                     payload = {
                         "request": ep.record.original_query,
                         "calls": calls,
@@ -63,5 +64,17 @@ class LiteLLMJudge:
         ):
             if res.ok:
                 j["category"], j["judged_by"] = res.value, "llm"
-            else:
+            else:  # the rule's category stands; the transcript says so (fallback shares)
+                j["judged_by"] = "rules (the model's reply was unusable)"
                 self.failures += 1
+
+
+def _offline_judge(messages: list[dict[str, str]], rng) -> dict[str, str]:
+    """The offline provider's judge: imprecise when the question uses a word of the calls' API or
+    parameter names (it is about the task), else irrelevant."""
+    payload = json_payload(messages)
+    known = {w for c in payload["calls"] for n in [c["api"], *c["parameters"]] for w in words(n)}
+    return {"category": "imprecise" if set(words(payload["question"])) & known else "irrelevant"}
+
+
+register_responder("judge", _offline_judge)

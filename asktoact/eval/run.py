@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from asktoact import faults, tracking
 from asktoact.data.build import ensure_dataset
+from asktoact.errors import ConfigError, UserError
 from asktoact.eval import personas
 from asktoact.eval.episode import Episode, run_episodes
 from asktoact.eval.metrics import Outcome, aggregate, bootstrap_intervals, breakdown
@@ -40,7 +41,7 @@ def load_rows(cfg: DictConfig, run_dir: Path) -> list[dict[str, Any]]:
     path = Path(cfg.data.path) if cfg.data.path else ensure_dataset(cfg, run_dir / "data")
     dd = datasets.load_from_disk(str(resolve_dataset_dir(path)))
     if cfg.data.split not in dd:
-        raise KeyError(f"data.split={cfg.data.split!r} not in {path} (splits: {sorted(dd)})")
+        raise ConfigError(f"data.split={cfg.data.split!r} not in {path} (splits: {sorted(dd)})")
     rows = dd[cfg.data.split]
     limit = cfg.data.limit
     return rows.select(range(min(limit, len(rows)))).to_list() if limit else rows.to_list()
@@ -54,6 +55,7 @@ RESUME_MAY_CHANGE = (
     "resume",
     "logger",
     "data.limit",
+    "max_fallback_share",
     *(f"{side}.client.cache_path" for side in ("agent", "simulator", "judge")),
     "llm.cache_path",
 )
@@ -115,6 +117,9 @@ def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         for n, o in (("agent", agent), ("simulator", simulator), ("judge", judge))
     }
     try:
+        for name, client in clients.items():
+            if client is not None:  # before any episode: a refused key or dead endpoint stops
+                client.probe(f"{name}.client")
         rewards = dict(cfg.reward.irm)
         todo = [Episode.from_row(r, simulator, rewards) for r in rows if r["id"] not in done]
         log.info("%d episodes (%d already done)", len(todo), len(done))
@@ -152,20 +157,56 @@ def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         "by_calls": breakdown(outcomes, "n_calls"),
         # TL-Training's reward distribution of the final turns: episodes per IRM category.
         "irm_categories": dict(Counter(o.irm_category for o in outcomes)),
-        "simulator_fallbacks": getattr(simulator, "fallbacks", 0),
         "judge": "litellm" if judge else "rules",
-        "judge_failures": getattr(judge, "failures", 0),
+        **fallbacks(transcripts, llm_simulator=hasattr(simulator, "client"), llm_judge=bool(judge)),
         "resumed": {"episodes_done_before": len(done), "truncated_lines_redone": truncated},
     }
     for name, client in clients.items():
         if client is not None:
             result[f"llm_usage_{name}"] = client.stats.to_dict()
     result["outcomes"] = [o.to_dict() for o in outcomes]  # per query: for paired comparisons
+    check_fallbacks(result, cfg.max_fallback_share)
     faults.reached("evaluate.metrics")
     write_json(run_dir / "metrics.json", result)
     write_breakdown_csv(run_dir / "breakdown.csv", result)
     log_run(cfg, run_dir, result, transcripts)
     return result
+
+
+def fallbacks(transcripts: list[dict], llm_simulator: bool, llm_judge: bool) -> dict[str, Any]:
+    """How often an LLM simulator or judge fell back to the rules, counted from the transcripts
+    (so a resumed run counts its earlier episodes too): per side, the count and its share of
+    that side's calls (the simulator makes two per question: judgement and reply)."""
+    judged = [j for t in transcripts for j in t["judgements"] if not j.get("no_question")]
+    sim = sum(j.get("fallbacks", 0) for j in judged)
+    by_judge = [j for j in judged if j.get("judged_by")]
+    failed = sum(j["judged_by"] != "llm" for j in by_judge)
+    return {
+        "simulator_fallbacks": sim,
+        "simulator_fallback_share": sim / max(2 * len(judged), 1) if llm_simulator else 0.0,
+        "judge_failures": failed,
+        "judge_failure_share": failed / max(len(by_judge), 1) if llm_judge else 0.0,
+    }
+
+
+def check_fallbacks(result: dict[str, Any], limit: float) -> None:
+    """A fallback is never silent: warned whenever there is one, and above ``limit`` (the share
+    of calls, ``max_fallback_share``) the evaluation fails — its numbers would be the rules'
+    while the run claims an LLM simulator or judge."""
+    for side, share in (
+        ("simulator", result["simulator_fallback_share"]),
+        ("judge", result["judge_failure_share"]),
+    ):
+        if share > 0:
+            log.warning(
+                "the LLM %s fell back to the rules for %.1f %% of its calls", side, 100 * share
+            )
+        if share > limit:
+            raise UserError(
+                f"the LLM {side} fell back to the rules for {100 * share:.1f} % of its calls "
+                f"(max_fallback_share={limit}): its numbers would be the rules'. Check "
+                f"{side}.client (model, key, endpoint), or raise max_fallback_share."
+            )
 
 
 def write_breakdown_csv(path: Path, result: dict[str, Any]) -> None:

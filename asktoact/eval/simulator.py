@@ -49,6 +49,7 @@ class Judgement:
     new_intent: bool = False  # the reply clarified an intent
     withheld: bool = False  # asked for an intent, the reply did not give its value
     no_question: bool = False  # the turn asked nothing: a wasted round
+    fallbacks: int = 0  # LLM simulator: how many of its two calls fell back to the rules (0-2)
 
 
 @dataclass
@@ -285,8 +286,11 @@ class LiteLLMSimulator(RulesSimulator):
             text = r.value if r.ok and r.value.strip() else None
             if text is None:
                 text = persona_reply(ctx, target, self.seed)
-            self.fallbacks += (not j.ok) + (not (r.ok and r.value.strip()))
-            out.append(settle(ctx, target, category, text))
+            fell_back = (not j.ok) + (not (r.ok and r.value.strip()))
+            self.fallbacks += fell_back
+            judgement = settle(ctx, target, category, text)
+            judgement.fallbacks = fell_back
+            out.append(judgement)
         return out
 
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -175,9 +178,38 @@ def model(cfg: DictConfig, data: Path) -> tuple[str, dict[str, Any]]:
     out = _store(root, name, tcfg, identity)
     summary_file = out / "train_summary.json"
     if not summary_file.exists():
-        run_training(tcfg, out)
+        launch = srun_command(tcfg, train_overrides(cfg, data), out)
+        if launch:
+            log.info("training on %s ranks: %s", tcfg.trainer.devices, " ".join(launch))
+            subprocess.run(launch, check=True)
+        else:
+            run_training(tcfg, out)
     summary = json.loads(summary_file.read_text())
     return summary["outputs"]["merged"], summary
+
+
+def srun_command(tcfg: DictConfig, overrides: list[str], out: Path) -> list[str] | None:
+    """How a job on a SLURM allocation trains on several devices: as a job step with one task
+    per device (``srun``), which is what Lightning's SLURM environment requires (ntasks per node
+    = devices). The job itself runs as one task, so its data and evaluation steps run once; None
+    when no step is needed (not on SLURM, one device, or already one task per device)."""
+    devices = tcfg.trainer.devices if isinstance(tcfg.trainer.devices, int) else 1
+    nodes = int(tcfg.trainer.num_nodes)
+    if "SLURM_JOB_ID" not in os.environ or devices * nodes <= 1:
+        return None
+    if int(os.environ.get("SLURM_NTASKS", "1")) == devices * nodes:
+        return None
+    return [
+        "srun",
+        f"--nodes={nodes}",
+        f"--ntasks-per-node={devices}",
+        "--kill-on-bad-exit=1",
+        sys.executable,
+        "-m",
+        "asktoact.cli.train",
+        *overrides,
+        f"hydra.run.dir={out}",
+    ]
 
 
 def model_identity(model_path: str) -> str:

@@ -73,6 +73,12 @@ def reproduce(cfg: DictConfig) -> list[Path]:
 
     reports = Path(cfg.reports_dir)
     reports.mkdir(parents=True, exist_ok=True)
+    if cfg.plan:  # every job's settings, no work
+        from asktoact.jobs.plan import write_plan
+
+        written = write_plan(cfg, reports)
+        log.info("plan written to %s (nothing was run)", written[0])
+        return written
     written = [dataset_report(cfg, reports)]
     codes = {
         name: run_experiment(

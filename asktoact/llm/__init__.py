@@ -1,6 +1,7 @@
 """The LLM layer: one client (litellm, cache, retries, repair, cost) and an offline provider.
 
-It depends on nothing else in the project; stages above it own their prompts and register their
+It depends on nothing else in the project but the shared base modules; stages above it own their
+prompts and register their
 offline responders with :func:`asktoact.llm.offline.register_responder`.
 """
 
@@ -10,6 +11,7 @@ from asktoact.llm.client import (
     JsonResult,
     LLMClient,
     LLMStats,
+    ProviderUnavailable,
     extract_json,
     rules_backend,
 )
@@ -20,6 +22,7 @@ __all__ = [
     "JsonResult",
     "LLMClient",
     "LLMStats",
+    "ProviderUnavailable",
     "ResponseCache",
     "extract_json",
     "json_payload",

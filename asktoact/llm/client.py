@@ -10,7 +10,8 @@ config makes no finished call twice and a full rerun makes none. API keys are re
 environment by litellm (or from the variable named by ``api_key_env``) and are never stored,
 logged or cached.
 
-This module imports nothing from the rest of the project: stages hand it messages and a validator.
+This module imports nothing from the rest of the project but its shared base modules (errors,
+fault points): stages hand it messages and a validator.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from asktoact.errors import UserError
 from asktoact.llm.cache import ResponseCache
 from asktoact.llm.repair import repair_message
 
@@ -140,13 +142,26 @@ class LLMClient:
         )
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    async def _call(self, messages: list[dict[str, str]], task: str, json_mode: bool) -> str:
-        """One reply from the provider, retrying transient errors with back-off."""
+    async def _call(
+        self,
+        messages: list[dict[str, str]],
+        task: str,
+        json_mode: bool,
+        attempts: int | None = None,
+        count: bool = True,
+    ) -> str:
+        """One reply from the provider, retrying transient errors with back-off (``attempts``,
+        default ``num_retries``); ``count``: in :attr:`stats`."""
         import litellm
         import tenacity
 
+        # A model litellm cannot price (local servers, our offline provider) would otherwise print
+        # a provider banner to stdout on every call, and hide a real error among the banners.
+        litellm.suppress_debug_info = True
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
         kwargs.update(self._params(json_mode), timeout=self.timeout_s)
+        # Our retries are the only ones, and counted: litellm's and the OpenAI SDK's own are off.
+        kwargs.update(num_retries=0, max_retries=0)
         if self.api_base:
             kwargs["api_base"] = self.api_base
         if self.api_key_env:
@@ -165,7 +180,7 @@ class LLMClient:
         async def once() -> Any:
             nonlocal attempt
             attempt += 1
-            if attempt > 1:
+            if attempt > 1 and count:
                 self.stats.retries += 1
             if offline:  # the provider answers by task; faults are decided per attempt
                 kwargs["metadata"] = {
@@ -186,14 +201,33 @@ class LLMClient:
                 min=self.retry_wait_min_s,
                 max=self.retry_wait_max_s,
             ),
-            stop=tenacity.stop_after_attempt(self.num_retries),
+            stop=tenacity.stop_after_attempt(attempts or self.num_retries),
             retry=tenacity.retry_if_exception(_retryable),
             reraise=True,
         )
         response = await retrying(once)
-        self.stats.calls += 1
-        self._account(response)
+        if count:
+            self.stats.calls += 1
+            self._account(response)
         return response.choices[0].message.content or ""
+
+    def probe(self, setting: str) -> None:
+        """One short call before any work (not cached, not counted): a missing or refused key,
+        an unknown model or an endpoint that does not answer stops the run here, naming the
+        setting, instead of turning every row into a failure or a silent fallback."""
+        if self.mock_response is not None:  # litellm's mock: nothing to reach
+            return
+        hello = [{"role": "user", "content": "Reply with the word OK."}]
+        try:
+            self._run(self._call(hello, "probe", json_mode=False, attempts=2, count=False))
+        except Exception as exc:  # whatever the provider raised, the run cannot work
+            where = f" at {setting}.api_base={self.api_base}" if self.api_base else ""
+            key = f"the key in ${self.api_key_env}" if self.api_key_env else "the provider's key"
+            raise ProviderUnavailable(
+                f"{setting}.model={self.model}{where} cannot be used: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:300]}. Check {key}, the model name and the "
+                "endpoint (or choose an offline backend: rules)."
+            ) from exc
 
     async def reply(
         self, messages: list[dict[str, str]], task: str = "", json_mode: bool | None = None
@@ -213,9 +247,6 @@ class LLMClient:
     def _account(self, response: Any) -> None:
         import litellm
 
-        # A model litellm cannot price (local servers, our offline provider) would otherwise print
-        # a provider banner to stdout on every call; its cost is simply not counted.
-        litellm.suppress_debug_info = True
         usage = getattr(response, "usage", None)
         if usage is not None:
             self.stats.prompt_tokens += getattr(usage, "prompt_tokens", 0) or 0
@@ -309,6 +340,11 @@ async def _cancel_others() -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class ProviderUnavailable(UserError):
+    """The configured model cannot answer at all (refused or missing key, unknown model, dead
+    endpoint). Entry points print its message alone (it is a user's setting to fix)."""
 
 
 def _retryable(exc: BaseException) -> bool:

@@ -10,8 +10,8 @@ validator rejects like any bad model output. Adding an LLM stage touches only th
 
 **Fault mode** (reliability tests): a client with ``fault_rate=r`` (``fault_seed``,
 ``fault_kinds``) makes a share ``r`` of calls fail the way real providers do — ``rate_limit`` (429), ``server``
-(500), ``timeout``, or ``invalid_json`` (a reply that is not JSON; an empty reply to a free-text
-request). Whether a call fails depends only on the seed, the request and the attempt number, so
+(500), ``timeout``, ``invalid_json`` (a reply that is not JSON; an empty reply to a free-text
+request) or ``auth`` (a refused key: 401). ``auth`` is only drawn when named in ``fault_kinds``. Whether a call fails depends only on the seed, the request and the attempt number, so
 retries can succeed and reruns repeat.
 """
 
@@ -27,7 +27,7 @@ from litellm import CustomLLM
 from asktoact.llm.responders import respond
 
 PROVIDER = "asktoact"
-FAULT_KINDS = ("rate_limit", "server", "timeout", "invalid_json")
+FAULT_KINDS = ("rate_limit", "server", "timeout", "invalid_json", "auth")
 INVALID_JSON_REPLY = "Sorry, the service is busy (offline fault: not JSON)."
 
 
@@ -39,7 +39,7 @@ def fault_for(messages: list[dict[str, str]], attempt: int, faults: dict | None)
     digest = hashlib.sha256(blob.encode()).digest()
     if int.from_bytes(digest[:8], "big") / 2**64 >= float(faults["rate"]):
         return None
-    kinds = list(faults.get("kinds") or FAULT_KINDS)
+    kinds = list(faults.get("kinds") or [k for k in FAULT_KINDS if k != "auth"])
     unknown = set(kinds) - set(FAULT_KINDS)
     if unknown:
         raise ValueError(f"fault_kinds has unknown kinds {sorted(unknown)}; use {FAULT_KINDS}")
@@ -52,6 +52,8 @@ def _raise(kind: str, model: str) -> None:
         raise litellm.RateLimitError(message="offline fault: rate limited (429)", **where)
     if kind == "server":
         raise litellm.InternalServerError(message="offline fault: server error (500)", **where)
+    if kind == "auth":
+        raise litellm.AuthenticationError(message="offline fault: invalid API key (401)", **where)
     raise litellm.Timeout(message="offline fault: request timed out", **where)
 
 
@@ -61,7 +63,7 @@ class OfflineRulesLLM(CustomLLM):
         fault = fault_for(
             messages, int(meta.get("asktoact_attempt", 1)), meta.get("asktoact_faults")
         )
-        if fault in ("rate_limit", "server", "timeout"):
+        if fault in ("rate_limit", "server", "timeout", "auth"):
             _raise(fault, model)
         if fault == "invalid_json":  # the malformed reply of its kind: unparsable, or empty
             content = INVALID_JSON_REPLY if meta.get("asktoact_json", True) else ""

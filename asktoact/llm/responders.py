@@ -45,3 +45,6 @@ def respond(messages: list[dict[str, str]], task: str) -> str:
         except (ValueError, KeyError, TypeError, StopIteration) as exc:
             reply = {"error": f"{type(exc).__name__}: {exc}"}
     return reply if isinstance(reply, str) else json.dumps(reply, ensure_ascii=False, default=str)
+
+
+register_responder("probe", lambda messages, rng: "OK")  # LLMClient.probe: is the model there?

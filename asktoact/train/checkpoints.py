@@ -20,6 +20,7 @@ from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 from pytorch_lightning import Callback
 
 from asktoact import faults
+from asktoact.errors import UserError
 from asktoact.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ LAST = "last.ckpt"
 KEEP = 2  # step checkpoints kept beside last.ckpt: the newest and one to fall back to
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """No checkpoint in the folder can be read; the message says what the user can do."""
 
 

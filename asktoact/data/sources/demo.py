@@ -12,6 +12,7 @@ import random
 from typing import Any
 
 from asktoact.data.sources.demo_apis import APIS, CONNECTORS
+from asktoact.errors import ConfigError
 from asktoact.schema import Example, ParamSpec, ToolCall, ToolSpec
 
 _POOLS: dict[str, list[Any]] = {
@@ -338,10 +339,10 @@ def catalogue_of(domains: list[str] | None, exclude_domains: list[str]) -> list[
     """The APIs of ``domains`` (all when None) less those of ``exclude_domains``."""
     unknown = sorted((set(domains or []) | set(exclude_domains)) - set(DOMAINS))
     if unknown:
-        raise ValueError(f"data.domains: unknown {unknown}; the demo domains are {list(DOMAINS)}")
+        raise ConfigError(f"data.domains: unknown {unknown}; the demo domains are {list(DOMAINS)}")
     keep = [a for a in APIS if (domains is None or a[0] in domains) and a[0] not in exclude_domains]
     if not keep:
-        raise ValueError("data.domains / data.exclude_domains leave no demo API to call")
+        raise ConfigError("data.domains / data.exclude_domains leave no demo API to call")
     return keep
 
 

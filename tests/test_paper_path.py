@@ -1,0 +1,146 @@
+"""The paper path as a GPU user runs it, proved on CPU: SLURM, multi-process training, launchers.
+
+* SLURM: Lightning's SLURM environment needs one task per device. A sweep job runs as one task
+  (its data and evaluation steps run once) and trains through ``srun`` with one task per
+  device (``jobs.job.srun_command``); the Trainer builds under the SLURM variables of such a
+  4-task step.
+* DDP on CPU (gloo): two processes train to the weights one process reaches with the same
+  effective batch — the loss's normalisation over the distributed batch, tested.
+* A job sweep through hydra-submitit-launcher's ``submitit_local`` launcher: real submitit jobs,
+  pickled and run in subprocesses, results collected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from asktoact.jobs import job
+
+SLURM_4_TASKS = {
+    "SLURM_JOB_ID": "4242",
+    "SLURM_JOB_NAME": "asktoact-job",
+    "SLURM_NTASKS": "4",
+    "SLURM_NTASKS_PER_NODE": "4",
+    "SLURM_NNODES": "1",
+    "SLURM_NODELIST": "gpu-node-1",
+    "SLURM_PROCID": "0",
+    "SLURM_LOCALID": "0",
+    "SLURM_NODEID": "0",
+}
+
+
+def test_the_trainer_builds_under_the_slurm_variables_of_a_4_task_node(
+    compose, tmp_path, monkeypatch
+):
+    from lightning_fabric.plugins.environments import SLURMEnvironment
+
+    from asktoact.train.run import make_trainer
+
+    for key, value in SLURM_4_TASKS.items():
+        monkeypatch.setenv(key, value)
+    # Lightning's SLURM environment writes these into os.environ: undone after the test.
+    for key in ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(key, raising=False)
+    cfg = compose(
+        "train", "strategy=ddp", "trainer.devices=4", "trainer.accelerator=cpu", "logger=none"
+    )
+    trainer = make_trainer(cfg, tmp_path, accumulate=1)
+    env = trainer.strategy.cluster_environment
+    assert isinstance(env, SLURMEnvironment) and trainer.world_size == 4
+    assert (env.global_rank(), env.local_rank(), env.main_address) == (0, 0, "gpu-node-1")
+    env.validate_settings(num_devices=4, num_nodes=1)  # what fit checks: tasks = devices
+    # Inside that step the job trains in-process; from a one-task job it launches the step.
+    assert job.srun_command(cfg, ["model=x"], tmp_path) is None
+    monkeypatch.setenv("SLURM_NTASKS", "1")
+    monkeypatch.setenv("SLURM_NTASKS_PER_NODE", "1")
+    step = job.srun_command(cfg, ["model=x"], tmp_path)
+    assert step[:4] == ["srun", "--nodes=1", "--ntasks-per-node=4", "--kill-on-bad-exit=1"]
+    assert step[-2:] == ["model=x", f"hydra.run.dir={tmp_path}"]
+    # ... which is why: one task and four devices is what Lightning's fit refuses.
+    with pytest.raises(ValueError, match="ntasks-per-node=1"):
+        env.validate_settings(num_devices=4, num_nodes=1)
+
+
+def test_no_srun_step_off_slurm_or_on_one_device(compose, tmp_path, monkeypatch):
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    assert job.srun_command(compose("train", "trainer.devices=4"), [], tmp_path) is None
+    monkeypatch.setenv("SLURM_JOB_ID", "1")
+    assert job.srun_command(compose("train", "trainer.devices=1"), [], tmp_path) is None
+
+
+def _train(tmp_path, dataset, name: str, *extra: str) -> dict:
+    cmd = [
+        sys.executable,
+        "-m",
+        "asktoact.cli.train",
+        f"data.path={dataset}",
+        f"cache_dir={tmp_path / 'cache'}",
+        "logger=none",
+        "adapter=full",
+        "adapter.lr=1e-3",
+        "+debug=fast",
+        "data.limit=32",
+        "trainer.max_steps=4",
+        "data.micro_batch_size=4",
+        "optim.effective_batch_size=8",
+        "trainer.precision=32-true",
+        "trainer.accelerator=cpu",
+        f"hydra.run.dir={tmp_path / name}",
+        *extra,
+    ]
+    # No rendezvous address of another test (or of a cluster) may leak into the ranks.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MASTER_", "SLURM_"))}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((tmp_path / name / "train_summary.json").read_text())
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes_reaches_the_single_process_weights(tmp_path, build_dataset):
+    """Effective batch 8 both ways: 2 ranks x micro 4 x accumulation 1, and 1 process x micro 4 x
+    accumulation 2 — the same examples per step, the loss normalised over the whole window."""
+    from safetensors.torch import load_file
+
+    dataset = build_dataset("data.n=200")
+    ddp = _train(tmp_path, dataset, "ddp", "strategy=ddp", "trainer.devices=2")
+    single = _train(tmp_path, dataset, "single")
+    assert ddp["global_step"] == single["global_step"] == 4
+    a = load_file(tmp_path / "ddp/merged/model.safetensors")
+    b = load_file(tmp_path / "single/merged/model.safetensors")
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-6
+    assert (tmp_path / "ddp" / "train_ddp_process_1.log").exists()  # a second rank really ran
+
+
+@pytest.mark.slow
+def test_a_job_sweep_runs_through_submitit_local(tmp_path):
+    """Two jobs (the untrained base and a LoRA row), each a real submitit job."""
+    env = {**os.environ, "ASKTOACT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "asktoact.cli.job",
+        "--multirun",
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=10",
+        "adapter_name=none,lora",
+        "generate_overrides=['data=demo','data.n=150','quality.enabled=false']",
+        "train_overrides=['logger=none','+debug=fast']",
+        "eval_overrides=['data.limit=2','max_rounds=1','agent.max_new_tokens=8']",
+        f"data_root={tmp_path / 'data'}",
+        f"model_root={tmp_path / 'models'}",
+        f"eval_root={tmp_path / 'evals'}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = sorted((tmp_path / "sweep").glob("*/metrics.json"))
+    assert [json.loads(p.read_text())["labels"]["adapter_name"] for p in results] == [
+        "none",
+        "lora",
+    ]
+    assert list((tmp_path / "sweep" / ".submitit").glob("*/*_result.pkl"))  # submitit's own
