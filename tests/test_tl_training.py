@@ -13,8 +13,8 @@ from asktoact.constants import IGNORE_INDEX
 from asktoact.eval.irm import CATEGORIES, irm_reward
 from asktoact.eval.run import run_evaluation
 from asktoact.schema import ParamSpec, ToolSpec
+from asktoact.tools.feedback import error_category
 from asktoact.train.encode import encode
-from asktoact.train.feedback import error_category
 from asktoact.train.keytokens import divergences, key_ranges
 from asktoact.train.masking import Masking
 

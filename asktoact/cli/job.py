@@ -25,7 +25,9 @@ def main(cfg: DictConfig) -> float:
     result = run_job(cfg, HydraConfig.get().runtime.output_dir)
     metrics = {k: round(v, 4) for k, v in result["metrics"].items()}
     log.info("%s: %s", cfg.run_name, json.dumps(metrics))
-    return float(result["metrics"]["CPS"])  # the objective of sweepers that optimise (Optuna)
+    # The objective of sweepers that optimise (Optuna): CPS, or exact next calls (CF) on
+    # tool-use trajectories.
+    return float(metrics.get("CPS", metrics.get("CF", 0.0)))
 
 
 if __name__ == "__main__":

@@ -26,12 +26,14 @@ from asktoact import tracking
 from asktoact.config.derive import config_field as F
 from asktoact.config.derive import derived_schema
 from asktoact.constants import ERROR_TYPES
-from asktoact.data.sources import bfcl, demo, taskbench, xlam
+from asktoact.data import trajectories
+from asktoact.data.sources import bfcl, demo, taskbench, tl_format, xlam
 from asktoact.eval import agents, judge, simulator
 from asktoact.eval.irm import CATEGORIES as IRM_CATEGORIES
 from asktoact.eval.personas import PERSONAS
 from asktoact.hardware import DTYPES
 from asktoact.llm import LLMClient, rules_backend
+from asktoact.train.families import FAMILIES
 from asktoact.train.keytokens import KEY_DEFINITIONS
 from asktoact.train.masking import ERROR_MODES, Masking
 
@@ -68,6 +70,20 @@ SOURCES = {
         taskbench.load, "asktoact.data.sources.taskbench.load", exclude=("rejects",)
     ),
     "bfcl": derived_schema(bfcl.load, "asktoact.data.sources.bfcl.load", exclude=("rejects",)),
+    "trajectories": derived_schema(
+        trajectories.load,
+        "asktoact.data.trajectories.load",
+        exclude=("rejects",),
+        bounds={
+            "n": {"ge": 1},
+            "max_calls": {"ge": 1},
+            "error_rate": {"ge": 0.0, "le": 1.0},
+            "transient_rate": {"ge": 0.0, "lt": 1.0},
+        },
+    ),
+    "tl_format": derived_schema(
+        tl_format.load, "asktoact.data.sources.tl_format.load", exclude=("rejects",)
+    ),
 }
 
 MaskingConfig = derived_schema(
@@ -218,7 +234,7 @@ class GGUFSource:
 @dataclass
 class ModelConfig:
     name: str = F()
-    family: str = F(choices=("qwen2", "llama", "mistral"))
+    family: str = F(choices=tuple(FAMILIES))  # train/families.py, the one list
     tiny: bool = F()
     hf_id: Optional[str] = F()  # noqa: UP045
     path: Optional[str] = F()  # noqa: UP045
@@ -365,6 +381,8 @@ class JobConfig(ScaleConfig, RunConfig):
     lora_r: Optional[int] = F(ge=1)  # noqa: UP045
     irm: bool = F()  # run TL-Training's RL stage (IRM reward) after SFT
     train_extra: list[str] = F()  # an experiment's own training settings (after the scale's)
+    generate_extra: list[str] = F()  # an experiment's own data settings (replace the scale's keys)
+    eval_extra: list[str] = F()  # an experiment's own evaluation settings (after the scale's)
     # An API model row (a litellm model id): evaluated with agent=litellm, nothing is trained.
     agent_model: Optional[str] = F()  # noqa: UP045
     agent_key_env: Optional[str] = F()  # noqa: UP045
@@ -393,7 +411,9 @@ class ReproduceConfig:
     run_name: str = F()
     preset_name: str = F()
     report_scale: str = F()  # whose training set reports/dataset.md shows
-    experiments: dict[str, str] = F()  # experiment -> scale
+    scale: str = F()  # the scale of every experiment ...
+    scales: dict[str, str] = F()  # ... but these (experiment -> scale)
+    skip: list[str] = F()  # experiments this preset leaves out
     sweeps: dict[str, list[str]] = F()  # experiment -> sweep overrides replacing its own
     plan: bool = F()  # true: write reports/plan.md|json of every job and run none
     runs_dir: str = F()

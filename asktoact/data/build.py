@@ -81,6 +81,10 @@ def rows_for(records, examples: dict[str, Example], seed: int, desc: str) -> lis
 
 def build(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
     """The pipeline end to end; returns the manifest (also written to ``out_dir``)."""
+    from asktoact.data.trajectory_build import build_trajectories, is_trajectory_source
+
+    if is_trajectory_source(cfg.data):  # tool-use trajectories: no LLM, no clarification stages
+        return build_trajectories(cfg, Path(out_dir))
     llm = instantiate(cfg.llm)  # None for the rules backend
     try:
         if llm is not None:

@@ -18,6 +18,7 @@ re-encode), so the model continues from exactly what it produced — as a servin
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 import torch
@@ -94,6 +95,7 @@ class IncrementalGenerator:
         self.kwargs = generate_kwargs
         self.states: dict[str, DialogueState] = {}
         self.stats = RoundStats()
+        self._takes_cache: bool | None = None
 
     def forget(self, key: str) -> None:
         self.states.pop(key, None)
@@ -143,11 +145,11 @@ class IncrementalGenerator:
             input_ids=ids[:, cached:],
             attention_mask=mask,
             position_ids=positions[:, cached:],
-            past_key_values=past,
             use_cache=True,
             logits_to_keep=1,  # the vocabulary projection only where the next token is chosen
+            **self._cache_in(past),
         )
-        cache, logits = out.past_key_values, out.logits[:, -1]
+        cache, logits = self._cache_out(out), out.logits[:, -1]
         alive = list(range(ids.shape[0]))
         generated: list[list[int]] = [[] for _ in alive]
         next_pos = mask.sum(-1, keepdim=True)
@@ -177,10 +179,23 @@ class IncrementalGenerator:
                 input_ids=chosen[:, None],
                 attention_mask=mask,
                 position_ids=next_pos,
-                past_key_values=cache,
                 use_cache=True,
+                **self._cache_in(cache),
             )
-            cache, logits, next_pos = out.past_key_values, out.logits[:, -1], next_pos + 1
+            cache, logits, next_pos = self._cache_out(out), out.logits[:, -1], next_pos + 1
+
+    # transformers 5.24 renamed the forward's and the output's ``past_key_values`` to ``cache``
+    # (the old name goes in 5.40): use whichever the installed model takes.
+    def _cache_in(self, cache) -> dict:
+        if self._takes_cache is None:
+            params = inspect.signature(self.model.forward).parameters
+            self._takes_cache = "cache" in params
+        return {"cache": cache} if self._takes_cache else {"past_key_values": cache}
+
+    @staticmethod
+    def _cache_out(out):
+        cache = getattr(out, "cache", None)
+        return cache if cache is not None else out.past_key_values
 
     def _pick(self, logits: torch.Tensor) -> torch.Tensor:
         if not self.kwargs.get("do_sample"):

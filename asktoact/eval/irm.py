@@ -101,3 +101,23 @@ def irm_reward(
             categories.append(call_category(turn.solution[k], gold[k], known))
     worst = min(categories, key=lambda c: table[c])
     return sum(table[c] for c in categories) / n, worst
+
+
+def irm_call_reward(
+    call: tuple[str, dict[str, Any]] | None,
+    gold: dict[str, Any],
+    tools: list[ToolSpec | Mapping[str, Any]],
+    rewards: Mapping[str, float],
+) -> tuple[float, str]:
+    """(reward, category) of one next call of a tool-use trajectory (``call``: the parsed
+    ``name\\n{json}`` turn, None when unreadable) against the gold ``{"name", "arguments"}``;
+    the same categories and table as a ``[SUMMARY]`` solution."""
+    if call is None:
+        return rewards["unparsable"], "unparsable"
+    known = dict(_parameters(t) for t in tools)
+    category = call_category(_as_task(*call), _as_task(gold["name"], gold["arguments"]), known)
+    return rewards[category], category
+
+
+def _as_task(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {"task": name, "arguments": [{"name": k, "value": v} for k, v in arguments.items()]}

@@ -105,6 +105,10 @@ def score_solution(
     )
 
 
+# Every metric is a rate in [0, 1] but these: IR counts rounds, IRM is TL-Training's reward in
+# [-2, 1]. Tables show rates in percent and these as they are.
+NOT_RATES = frozenset({"IR", "IRM"})
+
 _COLUMNS = ("intents", "clarified", "rounds", "valid", "tss", "prs", "irm", "no_question")
 # RoTBench/TL-Training's summary-turn scores from the IRM category: the tool is right (TS), the
 # tool and its parameter names are right (PI), the call is exact (CF).

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from asktoact import faults, tracking
 from asktoact.data.build import ensure_dataset
 from asktoact.errors import ConfigError, UserError
-from asktoact.eval import personas
+from asktoact.eval import personas, tooluse
 from asktoact.eval.episode import Episode, run_episodes
 from asktoact.eval.metrics import Outcome, aggregate, bootstrap_intervals, breakdown
 from asktoact.identity import claim, dataset_fingerprint, folder_fingerprint, resolved
@@ -106,6 +106,8 @@ def _in_row_order(path: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]
 def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if tooluse.is_tool_use(cfg.data.path):  # trajectories: the next call, no user simulator
+        return tooluse.run_tool_evaluation(cfg, run_dir)
     tpath = run_dir / "transcripts.jsonl"
     done, truncated = _done(cfg, tpath)  # first: other settings' transcripts stop the run here
     rows = load_rows(cfg, run_dir)

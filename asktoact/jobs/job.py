@@ -52,7 +52,9 @@ def generate_overrides(cfg: DictConfig, ood: bool = False) -> list[str]:
             cfg.ood_overrides if ood_source(cfg) == "ood_overrides" else cfg.ood_fallback_overrides
         )
     else:
-        over = list(cfg.generate_overrides)
+        extra = list(cfg.generate_extra)
+        keys = {o.split("=")[0] for o in extra}  # an experiment's key replaces the scale's
+        over = [o for o in cfg.generate_overrides if o.split("=")[0] not in keys] + extra
         if cfg.source == "demo":
             over.append(f"data.exclude_domains=[{','.join(cfg.ood_domains)}]")
     return [*over, f"augmentation.ratio={ratio}", f"seed={cfg.seed}", f"cache_dir={cfg.cache_dir}"]
@@ -123,6 +125,7 @@ def eval_overrides(cfg: DictConfig, model_path: str | None, data: Path) -> list[
         f"data.split={cfg.eval_split}",
         f"seed={cfg.seed}",
         f"cache_dir={cfg.cache_dir}",
+        *cfg.eval_extra,
     ]
     return over + _tracking(cfg, over)
 

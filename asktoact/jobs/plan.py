@@ -21,6 +21,7 @@ from asktoact.config import compose
 from asktoact.errors import ConfigError
 from asktoact.io import write_json, write_text
 from asktoact.jobs import job
+from asktoact.jobs.presets import experiment_scales
 
 COLUMNS = (
     "experiment",
@@ -118,7 +119,7 @@ def _backend(node: DictConfig | None, name: str) -> str:
 def plan(cfg: DictConfig) -> list[dict[str, Any]]:
     """Every job of the preset's experiments, in run order."""
     rows = []
-    for name, scale in cfg.experiments.items():
+    for name, scale in experiment_scales(cfg).items():
         base = [f"experiment={name}", f"scale={scale}", *cfg.job_overrides]
         sweep = compose("job", base, hydra_config=True).hydra.sweeper.params
         for point in sweep_points(dict(sweep), list(cfg.sweeps.get(name, []))):

@@ -24,6 +24,7 @@ from omegaconf import DictConfig
 
 from asktoact.config import compose
 from asktoact.io import write_text
+from asktoact.jobs.presets import experiment_scales
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def reproduce(cfg: DictConfig) -> list[Path]:
         name: run_experiment(
             name, scale, cfg.runs_dir, [*cfg.sweeps.get(name, []), *cfg.job_overrides]
         )
-        for name, scale in cfg.experiments.items()
+        for name, scale in experiment_scales(cfg).items()
     }
     written += build_reports(cfg.runs_dir, reports)
     lines = summary(cfg, codes, reports)
@@ -101,7 +102,7 @@ def summary(cfg: DictConfig, codes: dict[str, int], reports: Path) -> list[str]:
     from asktoact.report.tables import collect
 
     lines = []
-    for name, scale in cfg.experiments.items():
+    for name, scale in experiment_scales(cfg).items():
         runs = [r for r in collect(Path(cfg.runs_dir) / name / scale) if r["labels"]]
         sources = sorted({r["labels"].get("eval_source", "?") for r in runs})
         table = reports / f"{name}.md"

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -122,7 +123,6 @@ class LLMClient:
 
     def __post_init__(self) -> None:
         self.cache = ResponseCache(self.cache_path)
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- one call -----------------------------------------------------------------------------
     def _params(self, json_mode: bool) -> dict[str, Any]:
@@ -158,6 +158,7 @@ class LLMClient:
         # A model litellm cannot price (local servers, our offline provider) would otherwise print
         # a provider banner to stdout on every call, and hide a real error among the banners.
         litellm.suppress_debug_info = True
+        _quiet_litellm()
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
         kwargs.update(self._params(json_mode), timeout=self.timeout_s)
         # Our retries are the only ones, and counted: litellm's and the OpenAI SDK's own are off.
@@ -320,26 +321,32 @@ class LLMClient:
         return self._run(self._gather(coros, desc))
 
     def _run(self, coro):
-        # One loop per client for its whole life: litellm keeps background logging tasks on the
-        # loop it first saw, and a fresh asyncio.run() per stage would orphan them.
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(coro)
+        return _process_loop().run_until_complete(coro)
 
     def close(self) -> None:
-        """Stop litellm's background tasks on our loop, close the loop and the cache."""
-        if self._loop is not None:
-            self._loop.run_until_complete(_cancel_others())
-            self._loop.close()
-            self._loop = None
+        """Close the cache (the process's loop stays for the other clients; it closes at exit)."""
         self.cache.close()
 
 
-async def _cancel_others() -> None:
-    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+def _quiet_litellm() -> None:
+    """litellm logs every call at INFO, twice (its own handler and the root's): our progress bars
+    and stats say the same once. Its warnings and errors still show."""
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+# One event loop for every client of the process, never closed by us: litellm binds its
+# background logging worker to the first loop it sees (an agent, a simulator and a judge on
+# loops of their own made it fail with "bound to a different event loop" on every switch), and
+# its own exit handler drains that worker; closing or cancelling it ourselves made it log
+# tracebacks at exit.
+_LOOP: list[asyncio.AbstractEventLoop] = []
+
+
+def _process_loop() -> asyncio.AbstractEventLoop:
+    if not _LOOP or _LOOP[0].is_closed():
+        _LOOP[:] = [asyncio.new_event_loop()]
+    return _LOOP[0]
 
 
 class ProviderUnavailable(UserError):

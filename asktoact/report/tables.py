@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from asktoact.eval.metrics import Outcome, paired_difference
+from asktoact.eval.metrics import NOT_RATES, Outcome, paired_difference
+from asktoact.eval.tooluse import paired_difference as paired_tool_use
 from asktoact.io import write_text
 from asktoact.paths import EXPERIMENTS_DIR
 
@@ -50,9 +51,6 @@ def load_spec(name: str, experiments_dir: Path = EXPERIMENTS_DIR) -> dict[str, A
             }
     spec.setdefault("comparisons", [])
     return spec
-
-
-NOT_RATES = frozenset({"IR", "IRM"})  # rounds, and TL-Training's reward (in [-2, 1])
 
 
 def _pct(metric: str, value: float | None) -> float | None:
@@ -86,7 +84,11 @@ def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> lis
             "steps": training.get("global_step"),
             "scale": labels.get("scale", ""),
             "eval set": labels.get("eval_source", labels.get("eval_set", "")),
-            "outcomes": [Outcome(**o) for o in run.get("outcomes", [])],
+            # a tool-use run (trajectories) keeps its per-case scores as they are
+            "outcomes": run.get("outcomes", [])
+            if run.get("kind") == "tool_use"
+            else [Outcome(**o) for o in run.get("outcomes", [])],
+            "tool_use": run.get("kind") == "tool_use",
             "distribution": run.get(spec.get("distribution") or "", {}),
         }
         for metric in spec["metrics"]:
@@ -108,7 +110,8 @@ def comparisons(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[s
     for row, ref in spec["comparisons"]:
         if row not in by_key or ref not in by_key:
             continue
-        diff = paired_difference(by_key[row]["outcomes"], by_key[ref]["outcomes"])
+        pair = paired_tool_use if by_key[row]["tool_use"] else paired_difference
+        diff = pair(by_key[row]["outcomes"], by_key[ref]["outcomes"])
         entry = {"comparison": f"{row} − {ref}", "N": diff["n"]}
         for metric in spec["metrics"]:
             d = diff["metrics"].get(metric)

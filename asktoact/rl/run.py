@@ -26,19 +26,34 @@ from typing import Any
 from omegaconf import DictConfig
 
 from asktoact.data.assemble import with_system_prompt
-from asktoact.eval.irm import CATEGORIES, irm_reward
+from asktoact.data.trajectories import trajectory_chat
+from asktoact.data.trajectory_build import is_trajectory_dataset
+from asktoact.eval.irm import CATEGORIES, irm_call_reward, irm_reward
+from asktoact.eval.tooluse import cases
 from asktoact.hardware import bf16_supported
 from asktoact.io import resolve_dataset_dir, write_csv, write_json
+from asktoact.tools.calls import parse_call
 
 log = logging.getLogger(__name__)
 
 
 def rl_prompts(data_path: str | Path, system_role: bool, limit: int | None) -> list[dict[str, Any]]:
     """One prompt per clean training dialogue: everything before its final ``[SUMMARY]`` turn,
-    with the gold calls and the candidate tools for the reward."""
+    with the gold calls and the candidate tools for the reward. On tool-use trajectories, one
+    prompt per gold call: the trajectory up to it (earlier errors and feedback included)."""
     import datasets
 
     rows = datasets.load_from_disk(str(resolve_dataset_dir(data_path)))["train"]
+    if is_trajectory_dataset(data_path):
+        return [
+            {
+                "prompt": trajectory_chat(c["prefix"], system_role),
+                "gold": json.dumps(c["gold"], ensure_ascii=False),
+                "tools": json.dumps(c["tools"], ensure_ascii=False),
+                "kind": "call",
+            }
+            for c in cases(list(rows))
+        ][: limit or None]
     out = []
     for row in rows:
         if row["augmented"]:  # injected errors and corrections are SFT material, not rollouts
@@ -49,6 +64,7 @@ def rl_prompts(data_path: str | Path, system_role: bool, limit: int | None) -> l
                 "prompt": with_system_prompt(messages, system_role),
                 "gold": row["solution"],
                 "tools": row["tools"],
+                "kind": "summary",
             }
         )
         if limit and len(out) >= limit:
@@ -64,11 +80,17 @@ class IRM:
     def __init__(self, rewards: dict[str, float]):
         self.rewards, self.counts = rewards, Counter()
 
-    def __call__(self, prompts, completions, gold, tools, log_metric=None, **_: Any) -> list[float]:
+    def __call__(
+        self, prompts, completions, gold, tools, kind, log_metric=None, **_: Any
+    ) -> list[float]:
         out, seen = [], Counter()
-        for completion, g, t in zip(completions, gold, tools, strict=True):
+        for completion, g, t, k in zip(completions, gold, tools, kind, strict=True):
             text = completion[-1]["content"] if isinstance(completion, list) else completion
-            reward, category = irm_reward(text, json.loads(g), json.loads(t), self.rewards)
+            if k == "call":  # a trajectory's next call, name\n{json}
+                call = parse_call(text)
+                reward, category = irm_call_reward(call, json.loads(g), json.loads(t), self.rewards)
+            else:
+                reward, category = irm_reward(text, json.loads(g), json.loads(t), self.rewards)
             seen[category] += 1
             out.append(reward)
         self.counts.update(seen)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asktoact.constants import EOE, IGNORE_INDEX, SOE
-from asktoact.train.feedback import error_category
+from asktoact.tools.feedback import error_category
 from asktoact.train.keytokens import key_ranges
 from asktoact.train.masking import Masking
 

@@ -19,6 +19,9 @@ whatever the arguments.
 the name departs from the candidate it shares the longest prefix with, plus every argument value
 (string contents, numbers, booleans, lists). It enlarges |K| and so lowers each key token's weight.
 
+A tool-use trajectory's call turn (``name\n{json}``, :mod:`asktoact.tools.calls`) is one call
+whose name starts the turn; the same rules apply to it.
+
 Ranges are relative to the turn's content. A summary whose JSON cannot be parsed yields none: the
 turn then keeps uniform weights.
 """
@@ -29,6 +32,7 @@ import json
 import re
 
 from asktoact.constants import TAG_SUMMARY
+from asktoact.tools.calls import parse_call
 
 KEY_DEFINITIONS = ("tool", "tool_and_values")
 
@@ -67,6 +71,13 @@ def key_ranges(content: str, tool_names: list[str], keys: str = "tool") -> list[
     if keys not in KEY_DEFINITIONS:
         raise ValueError(f"masking.pkt_keys must be one of {KEY_DEFINITIONS}, got {keys!r}")
     out: list[tuple[int, int]] = []
+    call = parse_call(content)
+    if call is not None:  # a trajectory's call turn: the name is the turn's first word
+        name_at = len(content) - len(content.lstrip())
+        out += [(name_at + o, name_at + o + 1) for o in _name_offsets(call[0], tool_names, keys)]
+        if keys == "tool_and_values":
+            out += _argument_spans(content, call[1], name_at)
+        return [(a, b) for a, b in out if b > a]
     for start, end, calls in solutions(content):
         cursor = start
         for call in calls:
@@ -79,16 +90,34 @@ def key_ranges(content: str, tool_names: list[str], keys: str = "tool") -> list[
                 continue
             name_at = hit.end() - len(name) - 1  # the name's first character, inside the quotes
             cursor = hit.end()
-            if keys == "tool":
-                offsets = [0, *divergences(name, tool_names)]
-            else:  # the one point past the longest prefix shared with another candidate
-                longest = max((common_prefix(name, o) for o in tool_names if o != name), default=0)
-                offsets = [min(longest, len(name) - 1)]
-            out += [(name_at + o, name_at + o + 1) for o in offsets]
+            out += [(name_at + o, name_at + o + 1) for o in _name_offsets(name, tool_names, keys)]
             if keys == "tool_and_values":
                 spans, cursor = _value_spans(content, call, cursor, end)
                 out += spans
     return [(a, b) for a, b in out if b > a]
+
+
+def _name_offsets(name: str, tool_names: list[str], keys: str) -> list[int]:
+    if keys == "tool":
+        return [0, *divergences(name, tool_names)]
+    # tool_and_values: the one point past the longest prefix shared with another candidate
+    longest = max((common_prefix(name, o) for o in tool_names if o != name), default=0)
+    return [min(longest, len(name) - 1)]
+
+
+def _argument_spans(content: str, arguments: dict, cursor: int) -> list[tuple[int, int]]:
+    """The value of each argument of a call turn's JSON object (string contents unquoted)."""
+    out = []
+    for key, value in arguments.items():
+        text = json.dumps(value, ensure_ascii=False)
+        pattern = re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:\s*" + re.escape(text)
+        hit = re.compile(pattern).search(content, cursor)
+        if hit is None:
+            continue
+        v0, quoted = hit.end() - len(text), text.startswith('"')
+        out.append((v0 + quoted, v0 + len(text) - quoted))
+        cursor = hit.end()
+    return out
 
 
 def _value_spans(content: str, call: dict, cursor: int, end: int):

@@ -10,7 +10,7 @@ scheme         errors    pkt    meaning
 standard       train     no     every assistant token, injected errors too ("w/o self-correction")
 selective      span      no     AskToAct: error text stays as context, takes no loss
 mae            turn      no     TL-Training MAE: a turn whose tool feedback reports an error
-                                (:mod:`asktoact.train.feedback`) takes no loss; an injected
+                                (:mod:`asktoact.tools.feedback`) takes no loss; an injected
                                 ``<SOE>…<EOE>`` error takes none either, but the correction
                                 that follows it in the same turn is trained
 pkt            train     yes    TL-Training PKT: key tokens weigh clip(|NK|/|K|, 1, w_max)

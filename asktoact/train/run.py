@@ -19,6 +19,8 @@ from omegaconf import DictConfig, OmegaConf
 from asktoact import tracking
 from asktoact.data.assemble import with_system_prompt
 from asktoact.data.build import ensure_dataset
+from asktoact.data.trajectories import trajectory_chat
+from asktoact.data.trajectory_build import is_trajectory_dataset
 from asktoact.errors import ConfigError
 from asktoact.hardware import resolve_precision
 from asktoact.identity import claim, dataset_fingerprint, folder_fingerprint, resolved
@@ -107,9 +109,12 @@ def accumulation(cfg: DictConfig) -> int:
     return batch // per_step
 
 
-def chat_preparation(cfg: DictConfig):
+def chat_preparation(cfg: DictConfig, data_path: Path | None = None):
     """What every training dialogue becomes before encoding: with the evaluation system prompt
-    first (``data.system_prompt``), placed as the model's chat template allows."""
+    first (``data.system_prompt``), placed as the model's chat template allows. A tool-use
+    trajectory brings its own system turn (the tools), kept as it is."""
+    if data_path is not None and is_trajectory_dataset(data_path):
+        return functools.partial(trajectory_chat, system_role=cfg.model.system_role)
     if not cfg.data.system_prompt:
         return None
     return functools.partial(with_system_prompt, system_role=cfg.model.system_role)
@@ -180,7 +185,7 @@ def data_module(cfg: DictConfig, run_dir: Path, tokenizer) -> DialogueDataModule
         run_dir / "encode_rejects.jsonl",
         cfg.data.limit,
         cfg.data.mega_chunk_factor,
-        prepare=chat_preparation(cfg),
+        prepare=chat_preparation(cfg, data_path),
     )
 
 
