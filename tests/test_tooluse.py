@@ -287,3 +287,25 @@ def test_the_oracle_scores_every_next_call_and_rl_prompts_each_gold_call(compose
         [first["prompt"]] * 2, [good, bad], [first["gold"]] * 2, [first["tools"]] * 2, ["call"] * 2
     )
     assert out == [reward.rewards["exact"], reward.rewards["unparsable"]]
+
+
+def test_tool_use_rows_make_the_tl_training_table_with_paired_differences(compose, tmp_path):
+    from asktoact.eval.run import run_evaluation
+    from asktoact.report import build_reports
+
+    build(compose, tmp_path / "d", "data.n=80", "test_size=0.25")
+    runs = tmp_path / "multirun"
+    for masking, agent in (("standard", "oracle"), ("mae", "never_ask")):
+        cfg = compose("evaluate", "agent=oracle", f"data.path={tmp_path / 'd'}")
+        result = run_evaluation(cfg, tmp_path / masking)
+        if agent == "never_ask":  # a row whose every next call is wrong: differences of -100
+            for o in result["outcomes"]:
+                o.update(TS=0.0, PI=0.0, CF=0.0, EXEC=0.0, IRM=-2.0)
+        labels = {"experiment_name": "tl_training", "masking_name": masking, "irm": False}
+        labels["adapter_name"] = "lora"  # a trained row: the Figure 3 plot must pass it by
+        (runs / masking).mkdir(parents=True)
+        (runs / masking / "metrics.json").write_text(json.dumps({**result, "labels": labels}))
+    build_reports(runs, tmp_path / "reports")
+    table = (tmp_path / "reports/tl_training.md").read_text()
+    assert "| standard|False | Standard SFT (w/ None)" in table
+    assert "| mae|False − standard|False |" in table and "-100.0 [-100.0, -100.0] *" in table

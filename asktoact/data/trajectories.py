@@ -21,7 +21,7 @@ from typing import Any
 
 from asktoact.schema import Example, ToolCall, ToolSpec
 from asktoact.tools.calls import format_call, function_spec
-from asktoact.tools.env import ToolEnvironment
+from asktoact.tools.env import JSON_TYPES, ToolEnvironment
 
 MAX_ATTEMPTS = 3  # a correct call retried after transient failures
 
@@ -57,15 +57,16 @@ def _missing_param(tool, args, tools, rng):
 
 def _wrong_value(tool, args, tools, rng):
     """A value of the wrong JSON type (a number as text, text as a number)."""
-    name = rng.choice([k for k in args if tool.param(k) is not None])
+    name = rng.choice(_checkable(tool, args))
     kind = tool.param(name).type
     value = args[name]
     wrong = len(str(value)) if kind == "string" else json.dumps(value)
     return tool.name, {**args, name: wrong}
 
 
-def _typed_args(tool, args) -> bool:
-    return any(tool.param(k) is not None for k in args)
+def _checkable(tool, args) -> list[str]:
+    """Arguments whose schema type the environment checks (a wrong type is then refused)."""
+    return [k for k in args if tool.param(k) is not None and tool.param(k).type in JSON_TYPES]
 
 
 ERROR_KINDS: dict[str, ErrorKind] = {
@@ -75,7 +76,7 @@ ERROR_KINDS: dict[str, ErrorKind] = {
         lambda tool, args: any(p.required and p.name in args for p in tool.parameters),
         _missing_param,
     ),
-    "wrong_value": ErrorKind(_typed_args, _wrong_value),
+    "wrong_value": ErrorKind(lambda tool, args: bool(_checkable(tool, args)), _wrong_value),
 }
 
 

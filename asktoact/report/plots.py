@@ -80,7 +80,11 @@ def complexity(runs: list[dict[str, Any]], out: Path) -> Path | None:
     bootstrap interval over its queries."""
     from asktoact.eval.metrics import Outcome, aggregate, bootstrap_intervals
 
-    trained = [r for r in runs if r["labels"].get("adapter_name") not in (None, "none")]
+    trained = [  # dialogue evaluations only: a tool-use run scores next calls, not dialogues
+        r
+        for r in runs
+        if r["labels"].get("adapter_name") not in (None, "none") and r.get("kind") != "tool_use"
+    ]
     main = [r for r in trained if r["labels"].get("experiment_name") == "main"]
     pick = _prefer_real([r for r in main if r["labels"].get("adapter_name") == "lora"] or trained)
     if not pick or not pick[0].get("outcomes"):

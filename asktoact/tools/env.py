@@ -37,7 +37,7 @@ CATEGORIES = (
     "tool_instability",
 )
 
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
+JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
     "number": (int, float),
@@ -94,7 +94,7 @@ class ToolEnvironment:
 
 
 def _has_type(value: Any, json_type: str) -> bool:
-    kinds = _JSON_TYPES.get(json_type)
+    kinds = JSON_TYPES.get(json_type)
     if kinds is None:
         return True  # a type the schema language of the source does not pin down
     if isinstance(value, bool) and json_type != "boolean":
