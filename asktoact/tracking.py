@@ -78,4 +78,9 @@ def finish(logger: Any, status: str = "success") -> None:
         return
     logger.finalize(status)
     if type(logger).__name__ == "WandbLogger":
+        import wandb
+
         logger.experiment.finish()
+        # finish() returns before W&B's service process has written every record of an offline
+        # run to its .wandb file (seen: a file holding only its header); teardown waits for it.
+        wandb.teardown()

