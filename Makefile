@@ -12,11 +12,11 @@ ARGS ?=
 # takes 6 min instead of 10 (most tests are single-threaded Python or subprocess start-up).
 TEST_WORKERS ?= 2
 
-# Offline by default: no hub look-ups (they retry for ~70 s), no litellm cost-map fetch, W&B offline.
+# Offline by default: no hub look-ups (they retry for ~70 s), no litellm cost-map fetch. W&B needs
+# nothing here: its loggers run offline by themselves when WANDB_API_KEY is unset (tracking.py).
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
-export WANDB_MODE ?= offline
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 export TOKENIZERS_PARALLELISM ?= false
 

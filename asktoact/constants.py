@@ -1,4 +1,4 @@
-"""Constants shared by data, training and evaluation: tags, markers, error types, IGNORE_INDEX.
+"""Constants shared by data, training and evaluation: tags, markers, levels, IGNORE_INDEX.
 
 Everything that more than one stage must spell the same way lives here, so that the data
 pipeline, the encoder and the evaluation parser can never disagree on a tag.
@@ -19,13 +19,6 @@ TAGS = (TAG_DECOMPOSITION, TAG_EVALUATION, TAG_QUESTION, TAG_SUMMARY)
 # Markers around an injected error inside an assistant turn.
 SOE = "<SOE>"
 EOE = "<EOE>"
-
-# The five error-correction types of AskToAct §2.2.1, in the paper's numbering (type 1..5).
-ERROR_TYPES = ("clearly_stated", "imprecise", "irrelevant", "redundant", "incomplete")
-ERROR_TYPE_NUMBER = {name: i + 1 for i, name in enumerate(ERROR_TYPES)}
-# Semantic errors need judgement (LLM or rules); structural ones follow Algorithms 2 and 3.
-SEMANTIC_ERRORS = ("clearly_stated", "imprecise", "irrelevant")
-STRUCTURAL_ERRORS = ("redundant", "incomplete")
 
 # Complexity levels of Algorithm 1.
 LEVELS = {

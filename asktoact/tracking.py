@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from asktoact.configurable import configurable
+
 _SECRET = re.compile(r"(api_key|token|secret|password)(?!_env)", re.I)
 
 
@@ -30,6 +32,11 @@ def wandb_offline(offline: bool | None) -> bool:
     return bool(offline) if offline is not None else not os.environ.get("WANDB_API_KEY")
 
 
+# What the entry point passes when it builds a logger (never in the YAML).
+RUNTIME = ("save_dir", "name", "run_config")
+
+
+@configurable(exclude=RUNTIME)
 def wandb_logger(
     save_dir: str | Path,
     name: str,
@@ -57,6 +64,7 @@ def wandb_logger(
     return logger
 
 
+@configurable(exclude=RUNTIME)
 def csv_logger(save_dir: str | Path, name: str, run_config: dict[str, Any]):
     """A Lightning ``CSVLogger`` writing ``<save_dir>/csv/version_*/`` with the redacted config."""
     from pytorch_lightning.loggers import CSVLogger
@@ -66,6 +74,7 @@ def csv_logger(save_dir: str | Path, name: str, run_config: dict[str, Any]):
     return logger
 
 
+@configurable(exclude=RUNTIME)
 def no_logger(save_dir: str | Path, name: str, run_config: dict[str, Any]) -> bool:
     """The ``logger=none`` choice: nothing is logged (Lightning reads ``False`` as no logger)."""
     return False

@@ -154,6 +154,52 @@ def test_every_problem_is_reported_at_once(compose):
     assert str(err.value).count("out of range") == 3
 
 
+def test_every_option_of_a_building_group_names_what_it_builds(repo_root):
+    """Each option YAML shows its ``_target_`` and takes the schema derived from that target."""
+    import yaml
+
+    from asktoact.config.schema import OBJECT_GROUPS, import_target, option_schemas
+
+    seen = 0
+    for group in OBJECT_GROUPS:
+        schemas = option_schemas(group)
+        for path in sorted((repo_root / "conf" / group).glob("*.yaml")):
+            node = yaml.safe_load(path.read_text())
+            assert node["defaults"][0] == f"schema_{path.stem}", path
+            assert callable(import_target(node["_target_"])), path
+            schema = schemas[f"schema_{path.stem}"]
+            assert schema.__dataclass_fields__["_target_"].default == node["_target_"], path
+            seen += 1
+    assert seen >= 25
+
+
+def test_a_new_source_needs_only_its_code_and_its_yaml(tmp_path):
+    """A YAML naming a ``_target_`` gets a schema from the target's signature and its spec."""
+    import dataclasses
+
+    from asktoact.config.schema import option_schemas
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mine.yaml").write_text("_target_: asktoact.data.sources.demo.load\n")
+    schema = option_schemas("data", tmp_path)["schema_mine"]
+    fields = {f.name: f for f in dataclasses.fields(schema)}
+    assert "rejects" not in fields  # excluded by demo.load's @configurable spec
+    assert fields["n"].metadata == {"ge": 1} and fields["n"].default == 2000
+
+
+def test_help_lists_only_the_groups_the_command_composes():
+    from asktoact.config.help import help_template
+
+    generate = help_template("generate")
+    assert "\ndata: bfcl, demo, taskbench, tl_format, trajectories, xlam\n" in generate
+    assert "\nllm: " in generate and "\naugmentation: " in generate
+    for absent in ("\nmodel:", "\nscale:", "\nexperiment:", "\nadapter:", "schema"):
+        assert absent not in generate
+    train = help_template("train")
+    assert "\ndata@generate.data: " in train and "\nmodel: " in train and "\ndebug: fast" in train
+    assert help_template("reproduce").count(": ") == 2  # the heading line and preset
+
+
 @pytest.mark.slow
 def test_a_normal_install_runs_from_any_directory(tmp_path, repo_root):
     """``pip install .`` (a wheel, not editable) into a fresh venv; generate from elsewhere."""

@@ -9,9 +9,10 @@ from collections import Counter
 
 import pytest
 
-from asktoact.constants import EOE, ERROR_TYPES, SOE, TAG_QUESTION, TAG_SUMMARY
+from asktoact.constants import EOE, SOE, TAG_QUESTION, TAG_SUMMARY
 from asktoact.data import assemble, augment, clarify, quality, sampling, underspecify
 from asktoact.data import templates as T
+from asktoact.data.augment import ERROR_TYPES
 from asktoact.data.sources import demo
 from asktoact.schema import render_value
 
@@ -104,7 +105,7 @@ def test_all_five_error_types_render_with_spans_and_corrections(corpus):
         assert len(marked) == 1 and msgs[marked[0]]["role"] == "assistant"
         k = marked[0]
         span = _span(msgs[k]["content"])
-        correction_head = T.CORRECTIONS[kind].split("{")[0][:30]
+        correction_head = augment.ERRORS[kind].correction.split("{")[0][:30]
         if kind in ("imprecise", "irrelevant"):
             assert msgs[k]["content"].endswith(EOE) and msgs[k + 1]["role"] == "user"
             assert msgs[k + 2]["content"].startswith(correction_head)

@@ -12,9 +12,9 @@ import re
 import pytest
 from hydra.utils import instantiate
 
-from asktoact.data.assemble import with_system_prompt
 from asktoact.data.clarify import QUESTION_TEMPLATES, groups
 from asktoact.data.templates import SYSTEM_PROMPT
+from asktoact.data.turns import with_system_prompt
 from asktoact.eval.intents import facts
 from asktoact.eval.metrics import Outcome, paired_difference
 from asktoact.eval.personas import PERSONAS

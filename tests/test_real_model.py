@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from asktoact.constants import IGNORE_INDEX
-from asktoact.data.assemble import with_system_prompt
+from asktoact.data.turns import with_system_prompt
 from asktoact.hardware import bf16_supported
 from asktoact.train.encode import encode, split_errors
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from omegaconf import DictConfig, OmegaConf
 
+from asktoact.config.help import help_template
 from asktoact.config.schema import register
 from asktoact.config.validate import ConfigError, validate
 from asktoact.identity import overrides_tag
@@ -16,6 +17,8 @@ from asktoact.paths import CONF_DIR
 register()
 # Used by conf/hydra/default.yaml to name run folders.
 OmegaConf.register_new_resolver("overrides_tag", overrides_tag, replace=True)
+# conf/hydra/default.yaml's help template: the groups of the running entry point only.
+OmegaConf.register_new_resolver("asktoact_help", help_template, replace=True)
 OmegaConf.register_new_resolver(
     "coalesce", lambda *values: next((v for v in values if v is not None), None), replace=True
 )

@@ -9,7 +9,6 @@ options only say what differs. Value bounds and enumerations are declared beside
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import inspect
 import types
@@ -19,32 +18,9 @@ from typing import Any, Optional
 
 from omegaconf import MISSING
 
+from asktoact.configurable import config_field
+
 _PRIMITIVES = (int, float, bool, str)
-
-
-def check(
-    ge: float | None = None,
-    le: float | None = None,
-    gt: float | None = None,
-    lt: float | None = None,
-    choices: typing.Sequence[Any] | None = None,
-    keys: typing.Sequence[str] | None = None,
-    all_keys: bool | None = None,
-) -> dict[str, Any]:
-    """Field metadata the validator enforces: numeric bounds, allowed values, allowed dict keys
-    (with ``all_keys``, every one of them must be given)."""
-    spec = {"ge": ge, "le": le, "gt": gt, "lt": lt, "choices": choices, "keys": keys}
-    spec["all_keys"] = all_keys
-    return {k: v for k, v in spec.items() if v is not None}
-
-
-def config_field(default: Any = MISSING, **bounds: Any) -> Any:
-    """A dataclass field with a default (MISSING: the YAML must give it) and validator bounds."""
-    if isinstance(default, list | dict):
-        return dataclasses.field(
-            default_factory=lambda: copy.deepcopy(default), metadata=check(**bounds)
-        )
-    return dataclasses.field(default=default, metadata=check(**bounds))
 
 
 # Classes whose derived schema should be used when a parameter is annotated with them.

@@ -2,156 +2,69 @@
 
 Two kinds of schema:
 
-* **Derived** (``derived_schema``): nodes that build an object with ``_target_`` — data sources,
-  LLM clients, masking schemes, agents, simulators, judges, loggers. Keys, types and defaults come
-  from the constructor's signature, so a default is written once, in the code it configures.
+* **Derived** (``derived_schema``): the options of the groups that build an object — data sources,
+  LLM clients, masking schemes, agents, simulators, judges, loggers. Each YAML names its
+  ``_target_``; keys, types and defaults come from that target's signature and its bounds from its
+  ``@configurable`` spec (``asktoact/configurable.py``), so both are written once, in the code.
 * **Explicit** dataclasses for settings blocks that build nothing themselves (pipeline, training
   data, optimiser, trainer, model, adapter, augmentation, evaluation, jobs). Their fields have no
   defaults: the YAML under ``conf/`` is the one place their values live.
 
-Every option YAML of a group starts with ``defaults: [<schema name>, _self_]``; primary configs
+Every option YAML of a group starts with ``defaults: [schema_<option> | schema, _self_]``; primary configs
 start with their ``<name>_schema``. Bounds and enumerations (``config_field(..., ge=0, le=1)``)
 are enforced by :func:`asktoact.config.validate.validate` before any work starts.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional
 
+import yaml
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from asktoact import tracking
-from asktoact.config.derive import config_field as F
 from asktoact.config.derive import derived_schema
-from asktoact.constants import ERROR_TYPES
-from asktoact.data import trajectories
-from asktoact.data.sources import bfcl, demo, taskbench, tl_format, xlam
-from asktoact.eval import agents, judge, simulator
+from asktoact.configurable import UNIT, spec_of
+from asktoact.configurable import config_field as F
+from asktoact.data.augment import ERROR_TYPES
 from asktoact.eval.irm import CATEGORIES as IRM_CATEGORIES
-from asktoact.eval.personas import PERSONAS
 from asktoact.hardware import DTYPES
-from asktoact.llm import LLMClient, rules_backend
+from asktoact.paths import CONF_DIR
 from asktoact.train.families import FAMILIES
-from asktoact.train.keytokens import KEY_DEFINITIONS
-from asktoact.train.masking import ERROR_MODES, Masking
 
-UNIT = {"ge": 0.0, "le": 1.0}
+# -- derived from the YAML's _target_ -----------------------------------------------------------
+# The groups whose options build an object. Each option YAML names its ``_target_`` and starts
+# with ``defaults: [schema_<option>, _self_]``; that schema is derived here from the target's
+# signature and its ``@configurable`` spec, so adding an option touches its code and its YAML.
+OBJECT_GROUPS = ("data", "llm", "masking", "simulator", "agent", "judge", "logger")
 
-# -- derived from constructors ---------------------------------------------------------------
-LLMClientConfig = derived_schema(
-    LLMClient,
-    "asktoact.llm.LLMClient",
-    exclude=("stats",),
-    defaults={"cache_path": "${cache_dir}/llm.sqlite"},
-    bounds={
-        "max_concurrency": {"ge": 1},
-        "num_retries": {"ge": 1},
-        "max_repairs": {"ge": 0},
-        "retry_wait_min_s": {"ge": 0},
-        "retry_wait_max_s": {"ge": 0},
-        "temperature": {"ge": 0},
-        "max_tokens": {"ge": 1},
-        "timeout_s": {"gt": 0},
-    },
-)
-RULES_LLM = derived_schema(rules_backend, "asktoact.llm.rules_backend")
 
-SOURCES = {
-    "demo": derived_schema(
-        demo.load,
-        "asktoact.data.sources.demo.load",
-        exclude=("rejects",),
-        bounds={"n": {"ge": 1}, "max_calls": {"ge": 1}, "distractors": {"ge": 0}},
-    ),
-    "xlam": derived_schema(xlam.load, "asktoact.data.sources.xlam.load", exclude=("rejects",)),
-    "taskbench": derived_schema(
-        taskbench.load, "asktoact.data.sources.taskbench.load", exclude=("rejects",)
-    ),
-    "bfcl": derived_schema(bfcl.load, "asktoact.data.sources.bfcl.load", exclude=("rejects",)),
-    "trajectories": derived_schema(
-        trajectories.load,
-        "asktoact.data.trajectories.load",
-        exclude=("rejects",),
-        bounds={
-            "n": {"ge": 1},
-            "max_calls": {"ge": 1},
-            "error_rate": {"ge": 0.0, "le": 1.0},
-            "transient_rate": {"ge": 0.0, "lt": 1.0},
-        },
-    ),
-    "tl_format": derived_schema(
-        tl_format.load, "asktoact.data.sources.tl_format.load", exclude=("rejects",)
-    ),
-}
+def import_target(path: str) -> Any:
+    """The object a dotted ``_target_`` path names."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
-MaskingConfig = derived_schema(
-    Masking,
-    "asktoact.train.masking.Masking",
-    bounds={
-        "errors": {"choices": ERROR_MODES},
-        "w_max": {"ge": 1.0},
-        "pkt_keys": {"choices": KEY_DEFINITIONS},
-    },
-)
 
-_SIMULATOR_BOUNDS = {
-    "persona": {"choices": ("random", *PERSONAS)},
-    "match_threshold": UNIT,
-    "vague_threshold": UNIT,
-    **{f"{k}_weight": UNIT for k in ("word", "kind", "direction", "api")},
-    "embed_batch_size": {"ge": 1},
-}
-_SEED = {"seed": "${seed}"}
-SIMULATORS = {
-    "schema_rules": derived_schema(
-        simulator.RulesSimulator,
-        "asktoact.eval.simulator.RulesSimulator",
-        bounds=_SIMULATOR_BOUNDS,
-        defaults=_SEED,
-    ),
-    "schema_litellm": derived_schema(
-        simulator.LiteLLMSimulator,
-        "asktoact.eval.simulator.LiteLLMSimulator",
-        bounds=_SIMULATOR_BOUNDS,
-        defaults=_SEED,
-    ),
-}
+def target_schema(path: str) -> type:
+    """The schema of a node that builds ``path``: its signature, less the spec's exclusions."""
+    target = import_target(path)
+    spec = spec_of(target)
+    return derived_schema(
+        target, path, exclude=spec.exclude, bounds=spec.bounds, defaults=spec.defaults
+    )
 
-AGENTS = {
-    "schema_reference": derived_schema(agents.ReferenceAgent, "asktoact.eval.agents.OracleAgent"),
-    "schema_local": derived_schema(
-        agents.LocalAgent,
-        "asktoact.eval.agents.LocalAgent",
-        bounds={
-            "batch_size": {"ge": 1},
-            "max_new_tokens": {"ge": 1},
-            "dtype": {"choices": ("auto", *DTYPES)},
-            "temperature": {"gt": 0},
-        },
-    ),
-    "schema_litellm": derived_schema(agents.LiteLLMAgent, "asktoact.eval.agents.LiteLLMAgent"),
-    "schema_replay": derived_schema(agents.ReplayAgent, "asktoact.eval.agents.ReplayAgent"),
-}
 
-JUDGES = {
-    "schema_rules": derived_schema(judge.rules_judge, "asktoact.eval.judge.rules_judge"),
-    "schema_litellm": derived_schema(judge.LiteLLMJudge, "asktoact.eval.judge.LiteLLMJudge"),
-}
-
-_RUNTIME = ("save_dir", "name", "run_config")  # what the entry point passes when it builds a logger
-LOGGERS = {
-    "schema_wandb": derived_schema(
-        tracking.wandb_logger, "asktoact.tracking.wandb_logger", exclude=_RUNTIME
-    ),
-    "schema_csv": derived_schema(
-        tracking.csv_logger, "asktoact.tracking.csv_logger", exclude=_RUNTIME
-    ),
-    "schema_none": derived_schema(
-        tracking.no_logger, "asktoact.tracking.no_logger", exclude=_RUNTIME
-    ),
-}
+def option_schemas(group: str, conf_dir: str | Path = CONF_DIR) -> dict[str, type]:
+    """``schema_<option>`` for every option YAML of ``group`` that names a ``_target_``."""
+    out = {}
+    for path in sorted(Path(conf_dir, group).glob("*.yaml")):
+        target = (yaml.safe_load(path.read_text()) or {}).get("_target_")
+        if target:
+            out[f"schema_{path.stem}"] = target_schema(target)
+    return out
 
 
 # -- explicit settings blocks (values in conf/) ----------------------------------------------
@@ -480,21 +393,17 @@ class RLConfig(RunConfig):
 def register() -> None:
     """Store every schema in Hydra's ConfigStore (idempotent; done when asktoact.config loads)."""
     cs = ConfigStore.instance()
-    groups: dict[str, dict[str, Any]] = {
-        "data": {f"schema_{k}": v for k, v in SOURCES.items()},
-        "llm": {"schema": LLMClientConfig, "schema_rules": RULES_LLM},
-        "masking": {"schema": MaskingConfig},
-        "simulator": SIMULATORS,
-        "agent": AGENTS,
-        "judge": JUDGES,
-        "logger": LOGGERS,
-        "augmentation": {"schema": AugmentationConfig},
-        "adapter": {"schema": AdapterConfig},
-        "model": {"schema": ModelConfig},
-        "trainer": {"schema": TrainerConfig},
-        "rl": {"schema": RLAlgorithmConfig},
-        "reward": {"schema": RewardConfig},
-    }
+    groups: dict[str, dict[str, Any]] = {g: option_schemas(g) for g in OBJECT_GROUPS}
+    groups.update(
+        {
+            "augmentation": {"schema": AugmentationConfig},
+            "adapter": {"schema": AdapterConfig},
+            "model": {"schema": ModelConfig},
+            "trainer": {"schema": TrainerConfig},
+            "rl": {"schema": RLAlgorithmConfig},
+            "reward": {"schema": RewardConfig},
+        }
+    )
     for group, nodes in groups.items():
         for name, node in nodes.items():
             cs.store(group=group, name=name, node=node)

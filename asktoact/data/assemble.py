@@ -10,74 +10,15 @@ the user answers the faulty question first and the correction opens the next ass
 
 from __future__ import annotations
 
-import json
 import random
 from typing import Any
 
-from asktoact.constants import (
-    EOE,
-    SOE,
-    TAG_DECOMPOSITION,
-    TAG_EVALUATION,
-    TAG_QUESTION,
-    TAG_SUMMARY,
-)
+from asktoact.constants import EOE, SOE, TAG_QUESTION
 from asktoact.data import templates as T
+from asktoact.data.augment import ERRORS
 from asktoact.data.clarify import Group, groups
+from asktoact.data.turns import confirmation, first_user_message, opening, summary
 from asktoact.schema import Example, Message, TransformationRecord
-
-
-def _value(v: Any) -> str:
-    return json.dumps(v, ensure_ascii=False)
-
-
-def compact_json(obj: Any) -> str:
-    """JSON without spaces after separators: the same content in about a fifth fewer tokens."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def first_user_message(ex: Example, record: TransformationRecord) -> str:
-    tools = compact_json([t.to_dict(compact=True) for t in ex.tools])
-    return T.FIRST_USER.format(query=record.unspecified_query, tools=tools)
-
-
-def opening(record: TransformationRecord) -> str:
-    steps = " ".join(record.tool_steps)
-    lines = []
-    for k, call in enumerate(record.key_info, start=1):
-        items = [
-            T.EVAL_MISSING.format(param=n)
-            if a.removed
-            else T.EVAL_KNOWN.format(param=n, value=_value(a.value))
-            for n, a in call.arguments.items()
-        ]
-        if items:
-            lines.append(T.EVAL_STEP.format(k=k, api=call.name, items="; ".join(items)))
-    decomposition = T.DECOMPOSITION.format(n=len(record.key_info), steps=steps)
-    return f"{TAG_DECOMPOSITION} {decomposition} {TAG_EVALUATION} {' '.join(lines)}"
-
-
-def confirmation(record: TransformationRecord, group: Group) -> str:
-    parts = [
-        T.CONFIRM.format(api=record.key_info[i].name, param=n, value=_value(a.value))
-        for i, n, a in group
-    ]
-    return f"{TAG_EVALUATION} " + " ".join(parts)
-
-
-def summary(record: TransformationRecord, solution: list | None = None) -> str:
-    calls = compact_json([c.to_dict() for c in record.solution()] if solution is None else solution)
-    return f"{TAG_SUMMARY} " + T.SUMMARY.format(solution=calls)
-
-
-def with_system_prompt(messages: list[Message], system_role: bool = True) -> list[Message]:
-    """The dialogue as a model is trained on and evaluated with it: the assistant instructions
-    (``templates.SYSTEM_PROMPT``) first. A chat template without a system role (Mistral) gets them
-    prepended to the first user turn instead, where they stay put as the dialogue grows."""
-    if system_role:
-        return [{"role": "system", "content": T.SYSTEM_PROMPT}, *messages]
-    first, *rest = messages
-    return [{"role": first["role"], "content": f"{T.SYSTEM_PROMPT}\n\n{first['content']}"}, *rest]
 
 
 def user_answer(group: Group, rng: random.Random) -> str:
@@ -113,13 +54,13 @@ def build_messages(ex: Example, record: TransformationRecord, seed: int) -> list
 
 def _inject(error: dict, prefix: str, action: str, messages: list[Message], rng: random.Random):
     """Render the error before ``action``; returns the (prefix, action) of the turn that goes on."""
-    kind = error["type"]
+    kind = ERRORS[error["type"]]
     wrapped = f"{SOE} {error['content']} {EOE}"
-    correction = T.CORRECTIONS[kind].format(**error.get("fill", {}))
-    if kind in ("imprecise", "irrelevant"):
+    correction = kind.correction.format(**error.get("fill", {}))
+    if kind.user_replies is not None:
         # The user has to react to the faulty question before the assistant can correct itself.
         messages.append({"role": "assistant", "content": f"{prefix} {wrapped}"})
-        replies = T.UNCLEAR_REPLIES if kind == "imprecise" else T.IRRELEVANT_REPLIES
+        replies = kind.user_replies
         messages.append({"role": "user", "content": rng.choice(replies[rng.choice(list(replies))])})
         return correction, action
     return f"{prefix} {wrapped} {correction}", action

@@ -12,8 +12,10 @@ the assistant acts: slot ``s < G`` is asking missing-value group ``s``, slot ``G
 * incomplete (type 5, Algorithm 3): at slot ``s < G`` give a premature summary whose unknown
   values are ``<unknown_param>`` placeholders.
 
-Types 1–3 have ``rules`` and ``llm`` backends (an LLM failure falls back to rules and is counted);
-types 4–5 are rule algorithms. Which records and which types is seeded.
+Each type is one ``ERRORS`` entry: its eligibility, slot range, injection, correction, the user's
+reaction where the user must answer the faulty question, and (types 1–3) the LLM backend's prompt
+and offline answer; an LLM failure falls back to the rules text and is counted. Types 4–5 are rule
+algorithms. Which records and which types is seeded.
 """
 
 from __future__ import annotations
@@ -22,38 +24,191 @@ import copy
 import json
 import random
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from asktoact.constants import ERROR_TYPES, TAG_QUESTION, UNKNOWN_VALUE
+from asktoact.constants import TAG_QUESTION, UNKNOWN_VALUE
 from asktoact.data import templates as T
-from asktoact.data.assemble import summary
-from asktoact.data.clarify import groups
+from asktoact.data.clarify import Group, groups
 from asktoact.data.phrasing import humanise
+from asktoact.data.turns import summary
 from asktoact.llm import JsonRequest, LLMClient, json_payload, register_responder
 from asktoact.schema import ArgRecord, TransformationRecord
+
+# What an injection returns: the fields it adds to the error detail, and the argument the error
+# is annotated on when it is not the slot's own anchor (``None``: the anchor).
+Injected = tuple[dict[str, Any], ArgRecord | None]
+
+
+@dataclass(frozen=True)
+class ErrorType:
+    """One of AskToAct's error types: where it may go, how it is written, how it is corrected."""
+
+    number: int  # the paper's type number (1..5)
+    eligible: Callable[[TransformationRecord, int], bool]  # (record, missing-value groups G)
+    slots: Callable[[int], range]  # the action slots it may take, given G
+    inject: Callable[[TransformationRecord, list[Group], int, random.Random], Injected]
+    correction: str  # the assistant's correction that follows the <SOE>…<EOE> span
+    # The user's reaction before the correction (a question the user cannot answer), by tone;
+    # ``None``: the correction follows the error in the same turn.
+    user_replies: dict[str, list[str]] | None = None
+    # Semantic types only: the LLM backend's instruction, its payload and the offline answer.
+    prompt: str | None = None
+    payload: Callable[[TransformationRecord, dict[str, Any]], dict[str, Any]] | None = None
+    offline: Callable[[dict[str, Any]], str] | None = None
+
+
+def _fill(record: TransformationRecord, call: int, name: str, arg: ArgRecord) -> dict[str, str]:
+    return {"api": record.key_info[call].name, "param": name, "value": json.dumps(arg.value)}
+
+
+def _clearly_stated(rec: TransformationRecord, gs: list[Group], slot: int, rng) -> Injected:
+    i, name, kept = rng.choice([p for p in rec.params() if not p[2].removed])
+    q = rng.choice(T.CLEARLY_STATED_QUESTIONS).format(
+        param_words=humanise(name), api=rec.key_info[i].name
+    )
+    return {
+        "content": f"{TAG_QUESTION} {q}",
+        "fill": _fill(rec, i, name, kept),
+        "target": [i, name],
+    }, kept
+
+
+def _imprecise(rec: TransformationRecord, gs: list[Group], slot: int, rng) -> Injected:
+    api_words = humanise(rec.key_info[gs[slot][0][0]].name)
+    q = rng.choice(T.IMPRECISE_QUESTIONS).format(api_words=api_words)
+    return {"content": f"{TAG_QUESTION} {q}"}, None
+
+
+def _irrelevant(rec: TransformationRecord, gs: list[Group], slot: int, rng) -> Injected:
+    api = rec.key_info[rng.randrange(len(rec.key_info))].name
+    return {
+        "content": f"{TAG_QUESTION} " + rng.choice(T.IRRELEVANT_QUESTIONS).format(api=api)
+    }, None
+
+
+def _redundant(rec: TransformationRecord, gs: list[Group], slot: int, rng) -> Injected:
+    """Algorithm 2: at slot ``s`` re-ask the question of an earlier group."""
+    i, name, arg = gs[rng.randrange(slot)][0]
+    return {"content": f"{TAG_QUESTION} {arg.question}", "fill": _fill(rec, i, name, arg)}, None
+
+
+def _incomplete(rec: TransformationRecord, gs: list[Group], slot: int, rng) -> Injected:
+    """Algorithm 3: a summary at ``slot``; values known by then are filled in, the rest are
+    ``<unknown_param>`` placeholders."""
+    pending = {(i, n) for g in gs[slot:] for i, n, _ in g}
+    premature = [
+        {
+            "task": c.name,
+            "arguments": [
+                {"name": n, "value": UNKNOWN_VALUE.format(name=n) if (i, n) in pending else a.value}
+                for n, a in c.arguments.items()
+            ],
+        }
+        for i, c in enumerate(rec.key_info)
+    ]
+    return {"content": summary(rec, premature)}, None
+
+
+def _asked_param(rec: TransformationRecord, detail: dict[str, Any]) -> dict[str, Any]:
+    return {"api": detail["fill"]["api"], "param": detail["fill"]["param"]}
+
+
+def _vague_payload(rec: TransformationRecord, detail: dict[str, Any]) -> dict[str, Any]:
+    i, name, arg = groups(rec)[detail["slot"]][0]
+    return {"api": rec.key_info[i].name, "param": name, "good_question": arg.question}
+
+
+def _api(payload: dict[str, Any]) -> str:
+    return payload.get("api") or payload["calls"][0]
+
+
+def _anywhere(g: int) -> range:
+    return range(0, g + 1)
+
+
+def _before_summary(g: int) -> range:
+    return range(0, g)
+
+
+def _has_gap(record: TransformationRecord, g: int) -> bool:
+    return g >= 1
+
+
+# The five error types of AskToAct §2.2.1, in the paper's order; the one list of them.
+ERRORS: dict[str, ErrorType] = {
+    "clearly_stated": ErrorType(
+        number=1,
+        eligible=lambda r, g: any(not a.removed for _, _, a in r.params()),
+        slots=_anywhere,
+        inject=_clearly_stated,
+        correction=T.CORRECT_CLEARLY_STATED,
+        prompt=(
+            "Write one clarification question that asks the user for the value of argument "
+            "`param` of API `api`, even though the request already states it. Make it sound "
+            "natural."
+        ),
+        payload=_asked_param,
+        offline=lambda p: f"What value should {p.get('param')} have for {_api(p)}?",
+    ),
+    "imprecise": ErrorType(
+        number=2,
+        eligible=_has_gap,
+        slots=_before_summary,
+        inject=_imprecise,
+        correction=T.CORRECT_IMPRECISE,
+        user_replies=T.UNCLEAR_REPLIES,
+        prompt=(
+            "Write one clarification question about the missing argument `param` of API `api` "
+            "that sounds related to the task but is too vague for the user to know which value "
+            "to give. It must be less precise than `good_question`."
+        ),
+        payload=_vague_payload,
+        offline=lambda p: "Could you say a little more about that part?",
+    ),
+    "irrelevant": ErrorType(
+        number=3,
+        eligible=lambda r, g: bool(r.params()),
+        slots=_anywhere,
+        inject=_irrelevant,
+        correction=T.CORRECT_IRRELEVANT,
+        user_replies=T.IRRELEVANT_REPLIES,
+        prompt=(
+            "Write one question that sounds related to the user's request but whose answer "
+            "would not change any argument of the API calls in `calls`."
+        ),
+        payload=lambda r, d: {},
+        offline=lambda p: f"Would you like a short explanation of how {_api(p)} works?",
+    ),
+    "redundant": ErrorType(
+        number=4,
+        eligible=_has_gap,
+        slots=lambda g: range(1, g + 1),
+        inject=_redundant,
+        correction=T.CORRECT_REDUNDANT,
+    ),
+    "incomplete": ErrorType(
+        number=5,
+        eligible=_has_gap,
+        slots=_before_summary,
+        inject=_incomplete,
+        correction=T.CORRECT_INCOMPLETE,
+    ),
+}
+ERROR_TYPES = tuple(ERRORS)
+
+
+def error_type(kind: str) -> ErrorType:
+    try:
+        return ERRORS[kind]
+    except KeyError:
+        raise ValueError(f"unknown error type {kind!r}; expected one of {ERROR_TYPES}") from None
 
 
 def eligible_types(record: TransformationRecord) -> list[str]:
     g = len(groups(record))
-    has_kept = any(not a.removed for _, _, a in record.params())
-    ok = {
-        "clearly_stated": has_kept,
-        "imprecise": g >= 1,
-        "irrelevant": bool(record.params()),
-        "redundant": g >= 1,
-        "incomplete": g >= 1,
-    }
-    return [t for t in ERROR_TYPES if ok[t]]
-
-
-def _slot_range(kind: str, g: int) -> range:
-    return {
-        "clearly_stated": range(0, g + 1),
-        "irrelevant": range(0, g + 1),
-        "imprecise": range(0, g),
-        "incomplete": range(0, g),
-        "redundant": range(1, g + 1),
-    }[kind]
+    return [name for name, kind in ERRORS.items() if kind.eligible(record, g)]
 
 
 def _anchor(record: TransformationRecord, slot: int) -> ArgRecord:
@@ -62,95 +217,34 @@ def _anchor(record: TransformationRecord, slot: int) -> ArgRecord:
     return gs[slot][0][2] if slot < len(gs) else record.params()[-1][2]
 
 
-def _fill(record: TransformationRecord, call: int, name: str, arg: ArgRecord) -> dict[str, str]:
-    return {"api": record.key_info[call].name, "param": name, "value": json.dumps(arg.value)}
-
-
-def _premature_solution(record: TransformationRecord, slot: int) -> list[dict[str, Any]]:
-    """Algorithm 3: values known before ``slot`` are filled in, the rest are placeholders."""
-    pending = {(i, n) for g in groups(record)[slot:] for i, n, _ in g}
-    return [
-        {
-            "task": c.name,
-            "arguments": [
-                {"name": n, "value": UNKNOWN_VALUE.format(name=n) if (i, n) in pending else a.value}
-                for n, a in c.arguments.items()
-            ],
-        }
-        for i, c in enumerate(record.key_info)
-    ]
-
-
 def inject(record: TransformationRecord, kind: str, rng: random.Random) -> TransformationRecord:
     """A copy of ``record`` with one ``kind`` error annotated; semantic text from rules."""
+    spec = error_type(kind)
     rec = copy.deepcopy(record)
     gs = groups(rec)
-    slot = rng.choice(list(_slot_range(kind, len(gs))))
-    anchor = _anchor(rec, slot)
+    slot = rng.choice(list(spec.slots(len(gs))))
     detail: dict[str, Any] = {"slot": slot, "fill": {}}
-    if kind == "clearly_stated":
-        i, name, kept = rng.choice([p for p in rec.params() if not p[2].removed])
-        q = rng.choice(T.CLEARLY_STATED_QUESTIONS).format(
-            param_words=humanise(name), api=rec.key_info[i].name
-        )
-        detail.update(
-            content=f"{TAG_QUESTION} {q}", fill=_fill(rec, i, name, kept), target=[i, name]
-        )
-        anchor = kept
-    elif kind == "imprecise":
-        api_words = humanise(rec.key_info[gs[slot][0][0]].name)
-        detail["content"] = f"{TAG_QUESTION} " + rng.choice(T.IMPRECISE_QUESTIONS).format(
-            api_words=api_words
-        )
-    elif kind == "irrelevant":
-        api = rec.key_info[rng.randrange(len(rec.key_info))].name
-        detail["content"] = f"{TAG_QUESTION} " + rng.choice(T.IRRELEVANT_QUESTIONS).format(api=api)
-    elif kind == "redundant":
-        prev = gs[rng.randrange(slot)]
-        i, name, arg = prev[0]
-        detail.update(content=f"{TAG_QUESTION} {arg.question}", fill=_fill(rec, i, name, arg))
-    elif kind == "incomplete":
-        detail["content"] = summary(rec, _premature_solution(rec, slot))
-    else:
-        raise ValueError(f"unknown error type {kind!r}; expected one of {ERROR_TYPES}")
+    fields, on = spec.inject(rec, gs, slot, rng)
+    detail.update(fields)
+    anchor = on if on is not None else _anchor(rec, slot)
     anchor.error, anchor.error_detail = kind, detail
     return rec
 
 
-SYSTEM_PROMPTS = {
-    "clearly_stated": (
-        "Write one clarification question that asks the user for the value of argument "
-        "`param` of API `api`, even though the request already states it. Make it sound natural."
-    ),
-    "imprecise": (
-        "Write one clarification question about the missing argument `param` of API `api` that "
-        "sounds related to the task but is too vague for the user to know which value to give. "
-        "It must be less precise than `good_question`."
-    ),
-    "irrelevant": (
-        "Write one question that sounds related to the user's request but whose answer would not "
-        "change any argument of the API calls in `calls`."
-    ),
-}
 _REPLY_SHAPE = ' Reply with one JSON object: {"question": "..."}.'
 
 
 def llm_request(rec: TransformationRecord, kind: str) -> JsonRequest:
     """Ask the model for the erroneous question of an already-annotated record."""
+    spec = error_type(kind)
     detail = next(a.error_detail for _, _, a in rec.params() if a.error)
-    slot = detail["slot"]
-    gs = groups(rec)
     payload: dict[str, Any] = {
         "request": rec.unspecified_query,
         "calls": [c.name for c in rec.key_info],
+        **spec.payload(rec, detail),
     }
-    if kind == "clearly_stated":
-        payload.update(api=detail["fill"]["api"], param=detail["fill"]["param"])
-    elif kind == "imprecise":
-        i, name, arg = gs[slot][0]
-        payload.update(api=rec.key_info[i].name, param=name, good_question=arg.question)
     messages = [
-        {"role": "system", "content": SYSTEM_PROMPTS[kind] + _REPLY_SHAPE},
+        {"role": "system", "content": spec.prompt + _REPLY_SHAPE},
         {"role": "user", "content": json.dumps(payload, ensure_ascii=False, default=str)},
     ]
     return JsonRequest(rec.id, messages, _question, f"augment.{kind}")
@@ -228,24 +322,18 @@ def run(
     return out, stats
 
 
-def _offline_reply(kind: str):
-    """The offline provider's answer to ``SYSTEM_PROMPTS[kind]``: one fixed question per type."""
+def _offline_reply(spec: ErrorType):
+    """The offline provider's answer to a semantic type's prompt: one fixed question per type."""
 
     def reply(messages: list[dict[str, str]], rng: random.Random) -> dict[str, str]:
-        payload = json_payload(messages)
-        api = payload.get("api") or payload["calls"][0]
-        text = {
-            "clearly_stated": f"What value should {payload.get('param')} have for {api}?",
-            "imprecise": "Could you say a little more about that part?",
-            "irrelevant": f"Would you like a short explanation of how {api} works?",
-        }[kind]
-        return {"question": text}
+        return {"question": spec.offline(json_payload(messages))}
 
     return reply
 
 
-for _kind in SYSTEM_PROMPTS:
-    register_responder(f"augment.{_kind}", _offline_reply(_kind))
+for _name, _spec in ERRORS.items():
+    if _spec.prompt is not None:
+        register_responder(f"augment.{_name}", _offline_reply(_spec))
 
 
 def _llm_semantic(records: list[TransformationRecord], chosen: list[int], llm: LLMClient) -> int:
@@ -253,7 +341,7 @@ def _llm_semantic(records: list[TransformationRecord], chosen: list[int], llm: L
     todo = []
     for k in chosen:
         kind = next(a.error for _, _, a in records[k].params() if a.error)
-        if kind in SYSTEM_PROMPTS:
+        if ERRORS[kind].prompt is not None:
             todo.append((k, kind))
     results = llm.run_json([llm_request(records[k], kind) for k, kind in todo], "augment")
     fallbacks = 0

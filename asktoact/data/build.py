@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
 from asktoact import faults
-from asktoact.constants import ERROR_TYPES, LEVELS
+from asktoact.constants import LEVELS
 from asktoact.data import assemble, augment, clarify, locate, quality, sampling, underspecify
 from asktoact.data.sources.base import Rejects
 from asktoact.data.templates import SYSTEM_PROMPT
@@ -313,7 +313,7 @@ def _stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "avg_unspecified_intents": avg("n_removed"),
         "levels": {str(k): sum(r["level"] == k for r in rows) for k in LEVELS},
         "augmented": sum(r["augmented"] for r in rows),
-        "error_types": {t: sum(r["error_type"] == t for r in rows) for t in ERROR_TYPES},
+        "error_types": {t: sum(r["error_type"] == t for r in rows) for t in augment.ERROR_TYPES},
     }
 
 

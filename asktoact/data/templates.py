@@ -72,25 +72,24 @@ IRRELEVANT_REPLIES: dict[str, list[str]] = {
     "irritated": ["Why would you need that? It has nothing to do with what I asked!"],
 }
 
-# The assistant's correction after each error type, opening the corrected behaviour.
-CORRECTIONS = {
-    "clearly_stated": (
-        'That question was a mistake: the request already sets "{param}" for {api} to {value}, '
-        "so there is nothing to ask about it."
-    ),
-    "imprecise": "That question was a mistake: it was too vague to answer. Let me ask precisely.",
-    "irrelevant": (
-        "That question was a mistake: the answer would not change any API call, so I will move on."
-    ),
-    "redundant": (
-        'That question was a mistake: "{param}" for {api} was already answered with {value}, '
-        "so I should not ask again."
-    ),
-    "incomplete": (
-        "That summary was a mistake: some values the calls need are still missing, so I have "
-        "to ask first."
-    ),
-}
+# The assistant's correction after each error type (data/augment.py ERRORS), opening the corrected
+# behaviour; ``{api}``/``{param}``/``{value}`` name the argument the error is about.
+CORRECT_CLEARLY_STATED = (
+    'That question was a mistake: the request already sets "{param}" for {api} to {value}, '
+    "so there is nothing to ask about it."
+)
+CORRECT_IMPRECISE = "That question was a mistake: it was too vague to answer. Let me ask precisely."
+CORRECT_IRRELEVANT = (
+    "That question was a mistake: the answer would not change any API call, so I will move on."
+)
+CORRECT_REDUNDANT = (
+    'That question was a mistake: "{param}" for {api} was already answered with {value}, '
+    "so I should not ask again."
+)
+CORRECT_INCOMPLETE = (
+    "That summary was a mistake: some values the calls need are still missing, so I have "
+    "to ask first."
+)
 
 # Rules backend for semantic errors: vague and off-topic questions.
 IMPRECISE_QUESTIONS = [

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from asktoact.configurable import configurable
 from asktoact.schema import Example, ToolCall, ToolSpec
 from asktoact.tools.calls import format_call, function_spec
 from asktoact.tools.env import JSON_TYPES, ToolEnvironment
@@ -144,6 +145,15 @@ def _call_dict(call: ToolCall) -> dict[str, Any]:
     return {"name": call.task, "arguments": call.args}
 
 
+@configurable(
+    exclude=("rejects",),
+    bounds={
+        "n": {"ge": 1},
+        "max_calls": {"ge": 1},
+        "error_rate": {"ge": 0.0, "le": 1.0},
+        "transient_rate": {"ge": 0.0, "lt": 1.0},
+    },
+)
 def load(
     n: int = 600,
     seed: int = 0,

@@ -16,12 +16,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from asktoact.configurable import configurable
 from asktoact.constants import TAG_QUESTION
-from asktoact.data.assemble import summary, with_system_prompt
 from asktoact.data.clarify import groups
+from asktoact.data.turns import summary, with_system_prompt
 from asktoact.errors import UserError
 from asktoact.eval.intents import reveals
-from asktoact.hardware import resolve_dtype
+from asktoact.hardware import DTYPES, resolve_dtype
 from asktoact.llm import LLMClient
 
 
@@ -143,6 +144,14 @@ class LiteLLMAgent:
         return [r.value if r.ok else "" for r in results]
 
 
+@configurable(
+    bounds={
+        "batch_size": {"ge": 1},
+        "max_new_tokens": {"ge": 1},
+        "dtype": {"choices": ("auto", *DTYPES)},
+        "temperature": {"gt": 0},
+    }
+)
 class LocalAgent:
     """A local HF causal LM (merged weights, or a base model plus a peft adapter), batched and
     greedy by default; generation stops at the chat template's end-of-turn token. ``dtype``

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from asktoact.constants import ERROR_TYPES
+from asktoact.data.augment import ERROR_TYPES
 
 
 def canonical(value: Any) -> str:

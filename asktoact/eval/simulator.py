@@ -33,10 +33,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from asktoact.configurable import UNIT, configurable
 from asktoact.data.phrasing import words
 from asktoact.eval import matching
 from asktoact.eval.intents import Fact, facts, reveals
-from asktoact.eval.personas import Persona, chance, pick_persona
+from asktoact.eval.personas import PERSONAS, Persona, chance, pick_persona
 from asktoact.llm import JsonRequest, LLMClient, json_payload, register_responder
 from asktoact.schema import ToolSpec, TransformationRecord
 
@@ -123,6 +124,16 @@ def _content_words(name: str) -> set[str]:
     return set(words(name)) - {"to", "from", "in", "on", "at", "of", "for", "by", "the", "id"}
 
 
+@configurable(
+    defaults={"seed": "${seed}"},
+    bounds={
+        "persona": {"choices": ("random", *PERSONAS)},
+        "match_threshold": UNIT,
+        "vague_threshold": UNIT,
+        **{f"{k}_weight": UNIT for k in ("word", "kind", "direction", "api")},
+        "embed_batch_size": {"ge": 1},
+    },
+)
 class RulesSimulator:
     def __init__(
         self,

@@ -30,6 +30,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from asktoact.configurable import configurable
 from asktoact.errors import UserError
 from asktoact.llm.cache import ResponseCache
 from asktoact.llm.repair import repair_message
@@ -95,6 +96,20 @@ def extract_json(text: str) -> Any:
     return value
 
 
+@configurable(
+    exclude=("stats",),
+    defaults={"cache_path": "${cache_dir}/llm.sqlite"},
+    bounds={
+        "max_concurrency": {"ge": 1},
+        "num_retries": {"ge": 1},
+        "max_repairs": {"ge": 0},
+        "retry_wait_min_s": {"ge": 0},
+        "retry_wait_max_s": {"ge": 0},
+        "temperature": {"ge": 0},
+        "max_tokens": {"ge": 1},
+        "timeout_s": {"gt": 0},
+    },
+)
 @dataclass
 class LLMClient:
     """litellm-backed client. ``mock_response`` (litellm's) makes it run with no network; model

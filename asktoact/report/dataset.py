@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from asktoact.constants import ERROR_TYPES, LEVELS
+from asktoact.constants import LEVELS
+from asktoact.data.augment import ERROR_TYPES
 
 PAPER_TABLE1 = {
     "xlam-IC": {"train": 29821, "test": 4456, "apis": 1.58, "params": 2.49, "intents": 1.32},

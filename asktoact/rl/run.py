@@ -19,22 +19,33 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
 
-from asktoact.data.assemble import with_system_prompt
 from asktoact.data.trajectories import trajectory_chat
 from asktoact.data.trajectory_build import is_trajectory_dataset
+from asktoact.data.turns import with_system_prompt
 from asktoact.eval.irm import CATEGORIES, irm_call_reward, irm_reward
 from asktoact.eval.tooluse import cases
 from asktoact.hardware import bf16_supported
 from asktoact.io import resolve_dataset_dir, write_csv, write_json
 from asktoact.tools.calls import parse_call
+from asktoact.tracking import wandb_offline
 
 log = logging.getLogger(__name__)
+
+
+def _report_to(choice: str) -> list[str]:
+    """TRL's report_to; W&B offline without a key, as the training loggers are (tracking.py)."""
+    if choice != "wandb":
+        return []
+    if wandb_offline(None):
+        os.environ.setdefault("WANDB_MODE", "offline")
+    return ["wandb"]
 
 
 def rl_prompts(data_path: str | Path, system_role: bool, limit: int | None) -> list[dict[str, Any]]:
@@ -169,7 +180,7 @@ def _trainer(cfg, run_dir, model, tok, peft, reward, dataset):
         "seed": cfg.seed,
         "logging_steps": 1,
         "save_steps": r.save_steps,
-        "report_to": ["wandb"] if cfg.report_to == "wandb" else [],
+        "report_to": _report_to(cfg.report_to),
         "use_cpu": not torch_cuda(),
         "bf16": bf16_supported(),  # bf16 autocast where the hardware has it, as training does
         "disable_tqdm": False,

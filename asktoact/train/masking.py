@@ -25,9 +25,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from asktoact.configurable import configurable
+from asktoact.train.keytokens import KEY_DEFINITIONS
+
 ERROR_MODES = ("train", "span", "turn")
 
 
+@configurable(
+    bounds={
+        "errors": {"choices": ERROR_MODES},
+        "w_max": {"ge": 1.0},
+        "pkt_keys": {"choices": KEY_DEFINITIONS},
+    }
+)
 @dataclass(frozen=True)
 class Masking:
     """One masking scheme, built from ``conf/masking/<name>.yaml`` (its values are checked by the

@@ -17,10 +17,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from asktoact import tracking
-from asktoact.data.assemble import with_system_prompt
 from asktoact.data.build import ensure_dataset
 from asktoact.data.trajectories import trajectory_chat
 from asktoact.data.trajectory_build import is_trajectory_dataset
+from asktoact.data.turns import with_system_prompt
 from asktoact.errors import ConfigError
 from asktoact.hardware import resolve_precision
 from asktoact.identity import claim, dataset_fingerprint, folder_fingerprint, resolved

@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from asktoact.constants import EOE, ERROR_TYPES, SOE, TAGS
+from asktoact.constants import EOE, SOE, TAGS
 from asktoact.io import atomic_dir
 from asktoact.train.families import family as get_family
 
@@ -32,7 +32,7 @@ def corpus_texts(n: int, seed: int) -> list[str]:
     records, _ = underspecify.run(examples, samples, seed)
     records, _ = clarify.run(by_id, records, seed)
     # Every error type equally often: the corpus only has to show the tokenizer each kind of turn.
-    records, _ = augment.run(records, 0.5, seed, {t: 1.0 for t in ERROR_TYPES})
+    records, _ = augment.run(records, 0.5, seed, {t: 1.0 for t in augment.ERROR_TYPES})
     return [m["content"] for r in records for m in assemble.build_messages(by_id[r.id], r, seed)]
 
 

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from asktoact.configurable import configurable
 from asktoact.data.sources.base import (
     Rejects,
     RowError,
@@ -30,6 +31,7 @@ from asktoact.data.sources.xlam import parse_tool
 from asktoact.schema import Example, ToolCall
 
 
+@configurable(exclude=("rejects",))
 def load(
     path: str,
     categories: list[str] | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from asktoact.configurable import configurable
 from asktoact.data.sources.demo_apis import APIS, CONNECTORS
 from asktoact.errors import ConfigError
 from asktoact.schema import Example, ParamSpec, ToolCall, ToolSpec
@@ -346,6 +347,9 @@ def catalogue_of(domains: list[str] | None, exclude_domains: list[str]) -> list[
     return keep
 
 
+@configurable(
+    exclude=("rejects",), bounds={"n": {"ge": 1}, "max_calls": {"ge": 1}, "distractors": {"ge": 0}}
+)
 def load(
     n: int = 2000,
     seed: int = 0,

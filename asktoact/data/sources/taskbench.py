@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from asktoact.configurable import configurable
 from asktoact.data.sources.base import (
     Rejects,
     RowError,
@@ -23,6 +24,7 @@ from asktoact.data.sources.base import (
 from asktoact.schema import Example, ParamSpec, ToolCall, ToolSpec
 
 
+@configurable(exclude=("rejects",))
 def load(
     path: str,
     data_file: str | None = None,

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from asktoact.configurable import configurable
 from asktoact.data.sources.base import RowError
 from asktoact.errors import MissingInput
 from asktoact.tools.calls import parse_call, tool_from_spec
@@ -24,6 +25,7 @@ from asktoact.tools.feedback import error_category
 ROLES = ("system", "user", "assistant", "function")
 
 
+@configurable(exclude=("rejects",))
 def load(path: str, name: str = "tl_format", rejects=None) -> list[dict[str, Any]]:
     file = Path(path)
     if not file.is_file():

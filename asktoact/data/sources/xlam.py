@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from asktoact.configurable import configurable
 from asktoact.data.sources.base import (
     Rejects,
     RowError,
@@ -23,6 +24,7 @@ from asktoact.schema import Example, ParamSpec, ToolCall, ToolSpec
 HUB_ID = "Salesforce/xlam-function-calling-60k"
 
 
+@configurable(exclude=("rejects",))
 def load(
     path: str | None = None,
     hub_id: str = HUB_ID,
