@@ -72,3 +72,11 @@ def configurable(
 def spec_of(target: Any) -> ConfigSpec:
     """The target's own :class:`ConfigSpec` (a subclass inherits its base's unless it has one)."""
     return getattr(target, "__config_spec__", ConfigSpec())
+
+
+# What every run has; each entry point's primary config extends it.
+@dataclasses.dataclass
+class RunConfig:
+    seed: int = config_field()
+    cache_dir: str = config_field()
+    run_name: str = config_field()

@@ -21,6 +21,7 @@ for key, value in {
 
 import re  # noqa: E402
 import subprocess  # noqa: E402
+import sys  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -259,3 +260,58 @@ def trained_runs():
         return runs
 
     return runs_of
+
+
+# A job small enough for CI: 150 demo rows, a few training steps, two short dialogues per job
+# (list items are quoted: Hydra's grammar does not allow a bare '=' inside a list).
+QUICK_JOB = (
+    "generate_overrides=['data=demo','data.n=150','quality.enabled=false']",
+    "train_overrides=['logger=none','+debug=fast']",
+    "eval_overrides=['data.limit=2','max_rounds=1','agent.max_new_tokens=8']",
+)
+
+
+@pytest.fixture
+def job_multirun(tmp_path):
+    """``python -m asktoact.cli.job --multirun <args>`` in a subprocess with the QUICK_JOB settings
+    and every store (data, models, evaluations, cache) under ``tmp_path``; fails on a non-zero exit.
+    ``job_multirun.quick`` is the QUICK_JOB list for tests that pass it elsewhere."""
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "ASKTOACT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
+        stores = [
+            f"data_root={tmp_path / 'data'}",
+            f"model_root={tmp_path / 'models'}",
+            f"eval_root={tmp_path / 'evals'}",
+        ]
+        cmd = [sys.executable, "-m", "asktoact.cli.job", "--multirun", *args, *QUICK_JOB, *stores]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc
+
+    run.quick = QUICK_JOB
+    return run
+
+
+@pytest.fixture
+def cli():
+    """Run an entry point (``python -m asktoact.cli.<name> <args>``) in a subprocess and return
+    it; with ``ok`` (the default) a non-zero exit fails the test with the end of its stderr.
+    ``env`` adds to the environment; ``drop`` removes variables whose names start with it."""
+
+    def run(name, *args, env=None, drop=(), cwd=None, timeout=600, ok=True):
+        environ = {k: v for k, v in os.environ.items() if not k.startswith(tuple(drop))}
+        cmd = [sys.executable, "-m", f"asktoact.cli.{name}", *args]
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+            env={**environ, **(env or {})},
+        )
+        if ok:
+            assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc
+
+    return run

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import filecmp
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import datasets
@@ -112,20 +109,11 @@ def test_llm_path_resumes_after_a_kill_and_matches_an_uninterrupted_run(
     assert again["llm_usage"]["calls"] == 0
 
 
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "asktoact.cli.generate", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
-
-
 @pytest.mark.slow
-def test_secrets_never_reach_saved_configs_or_logs(tmp_path):
+def test_secrets_never_reach_saved_configs_or_logs(tmp_path, cli):
     secret = "sk-test-0123456789-do-not-log"
-    proc = run_cli(
+    proc = cli(
+        "generate",
         "llm=gpt-4o",
         'llm.mock_response=\'{"question": "q"}\'',
         "data.n=20",
@@ -135,7 +123,6 @@ def test_secrets_never_reach_saved_configs_or_logs(tmp_path):
         env={"OPENAI_API_KEY": secret},
     )
     # The mocked model cannot rewrite queries, so rows fail validation; the run itself completes.
-    assert proc.returncode == 0, proc.stderr[-3000:]
     texts = [p.read_text(errors="ignore") for p in (tmp_path / "run").rglob("*") if p.is_file()]
     assert texts and not any(secret in t for t in texts)
     assert secret not in proc.stdout + proc.stderr
@@ -144,8 +131,9 @@ def test_secrets_never_reach_saved_configs_or_logs(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_multirun_sweeps_augmentation_ratio(tmp_path):
-    proc = run_cli(
+def test_cli_multirun_sweeps_augmentation_ratio(tmp_path, cli):
+    cli(
+        "generate",
         "--multirun",
         "augmentation=r00,r30",
         "data.n=60",
@@ -153,7 +141,6 @@ def test_cli_multirun_sweeps_augmentation_ratio(tmp_path):
         f"cache_dir={tmp_path / 'cache'}",
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     manifests = sorted((tmp_path / "sweep").glob("*/manifest.json"))
     assert len(manifests) == 2
     ratios = sorted(json.loads(m.read_text())["augmentation"]["ratio"] for m in manifests)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,30 +16,6 @@ from asktoact.report.tables import load_spec
 CONF = Path(__file__).resolve().parents[1] / "conf"
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 SCALES = sorted(p.stem for p in (CONF / "scale").glob("*.yaml"))
-# Small enough for CI: 150 demo rows, a few training steps, two short dialogues per job.
-QUICK = [  # list items are quoted: Hydra's grammar does not allow a bare '=' inside a list
-    "generate_overrides=['data=demo','data.n=150','quality.enabled=false']",
-    "train_overrides=['logger=none','+debug=fast']",
-    "eval_overrides=['data.limit=2','max_rounds=1','agent.max_new_tokens=8']",
-]
-
-
-def multirun(tmp_path, *args: str) -> None:
-    """``python -m asktoact.cli.job --multirun`` with QUICK settings and stores under tmp_path."""
-    env = {**os.environ, "ASKTOACT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "asktoact.cli.job",
-        "--multirun",
-        *args,
-        *QUICK,
-        f"data_root={tmp_path / 'data'}",
-        f"model_root={tmp_path / 'models'}",
-        f"eval_root={tmp_path / 'evals'}",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 @pytest.mark.parametrize("name", [e for e in EXPERIMENTS if e != "lr_rank_search"])
@@ -105,8 +78,8 @@ def test_every_sweep_point_composes_its_generate_train_and_evaluate_steps(name, 
 
 
 @pytest.mark.slow
-def test_tiny_multirun_end_to_end_into_tables(tmp_path):
-    multirun(tmp_path, "experiment=main", f"hydra.sweep.dir={tmp_path / 'runs' / 'main'}")
+def test_tiny_multirun_end_to_end_into_tables(tmp_path, job_multirun):
+    job_multirun("experiment=main", f"hydra.sweep.dir={tmp_path / 'runs' / 'main'}")
     jobs = sorted((tmp_path / "runs" / "main").glob("*/metrics.json"))
     assert len(jobs) == 3
     labels = sorted(json.loads(p.read_text())["labels"]["adapter_name"] for p in jobs)
@@ -128,11 +101,15 @@ def test_tiny_multirun_end_to_end_into_tables(tmp_path):
 
 
 @pytest.mark.slow
-def test_reproduce_dataset_report(tmp_path, compose):
+def test_reproduce_dataset_report(tmp_path, compose, job_multirun):
     from asktoact.jobs.reproduce import dataset_report
 
     cfg = compose("reproduce", "preset=tiny")
-    cfg.job_overrides = [QUICK[0], f"data_root={tmp_path / 'data'}", f"cache_dir={tmp_path / 'c'}"]
+    cfg.job_overrides = [
+        job_multirun.quick[0],
+        f"data_root={tmp_path / 'data'}",
+        f"cache_dir={tmp_path / 'c'}",
+    ]
     text = dataset_report(cfg, tmp_path).read_text()
     assert "## Training set (tiny scale)" in text and "### Table 1" in text
     assert "| train rows |" in text and "29821" in text
@@ -159,9 +136,8 @@ def test_sweep_plugins_compose(compose):
 
 
 @pytest.mark.slow
-def test_optuna_search_runs_trials_and_reports_the_best(tmp_path):
-    multirun(
-        tmp_path,
+def test_optuna_search_runs_trials_and_reports_the_best(tmp_path, job_multirun):
+    job_multirun(
         "experiment=lr_rank_search",
         "hydra.sweeper.n_trials=2",
         f"hydra.sweep.dir={tmp_path / 'sweep'}",

@@ -13,9 +13,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -73,11 +70,10 @@ def test_no_srun_step_off_slurm_or_on_one_device(compose, tmp_path, monkeypatch)
     assert job.srun_command(compose("train", "trainer.devices=1"), [], tmp_path) is None
 
 
-def _train(tmp_path, dataset, name: str, *extra: str) -> dict:
-    cmd = [
-        sys.executable,
-        "-m",
-        "asktoact.cli.train",
+def _train(cli, tmp_path, dataset, name: str, *extra: str) -> dict:
+    # No rendezvous address of another test (or of a cluster) may leak into the ranks.
+    cli(
+        "train",
         f"data.path={dataset}",
         f"cache_dir={tmp_path / 'cache'}",
         "logger=none",
@@ -92,23 +88,20 @@ def _train(tmp_path, dataset, name: str, *extra: str) -> dict:
         "trainer.accelerator=cpu",
         f"hydra.run.dir={tmp_path / name}",
         *extra,
-    ]
-    # No rendezvous address of another test (or of a cluster) may leak into the ranks.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MASTER_", "SLURM_"))}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+        drop=("MASTER_", "SLURM_"),
+    )
     return json.loads((tmp_path / name / "train_summary.json").read_text())
 
 
 @pytest.mark.slow
-def test_ddp_on_two_cpu_processes_reaches_the_single_process_weights(tmp_path, build_dataset):
+def test_ddp_on_two_cpu_processes_reaches_the_single_process_weights(tmp_path, build_dataset, cli):
     """Effective batch 8 both ways: 2 ranks x micro 4 x accumulation 1, and 1 process x micro 4 x
     accumulation 2 — the same examples per step, the loss normalised over the whole window."""
     from safetensors.torch import load_file
 
     dataset = build_dataset("data.n=200")
-    ddp = _train(tmp_path, dataset, "ddp", "strategy=ddp", "trainer.devices=2")
-    single = _train(tmp_path, dataset, "single")
+    ddp = _train(cli, tmp_path, dataset, "ddp", "strategy=ddp", "trainer.devices=2")
+    single = _train(cli, tmp_path, dataset, "single")
     assert ddp["global_step"] == single["global_step"] == 4
     a = load_file(tmp_path / "ddp/merged/model.safetensors")
     b = load_file(tmp_path / "single/merged/model.safetensors")
@@ -117,27 +110,14 @@ def test_ddp_on_two_cpu_processes_reaches_the_single_process_weights(tmp_path, b
 
 
 @pytest.mark.slow
-def test_a_job_sweep_runs_through_submitit_local(tmp_path):
+def test_a_job_sweep_runs_through_submitit_local(tmp_path, job_multirun):
     """Two jobs (the untrained base and a LoRA row), each a real submitit job."""
-    env = {**os.environ, "ASKTOACT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "asktoact.cli.job",
-        "--multirun",
+    job_multirun(
         "hydra/launcher=submitit_local",
         "hydra.launcher.timeout_min=10",
         "adapter_name=none,lora",
-        "generate_overrides=['data=demo','data.n=150','quality.enabled=false']",
-        "train_overrides=['logger=none','+debug=fast']",
-        "eval_overrides=['data.limit=2','max_rounds=1','agent.max_new_tokens=8']",
-        f"data_root={tmp_path / 'data'}",
-        f"model_root={tmp_path / 'models'}",
-        f"eval_root={tmp_path / 'evals'}",
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    )
     results = sorted((tmp_path / "sweep").glob("*/metrics.json"))
     assert [json.loads(p.read_text())["labels"]["adapter_name"] for p in results] == [
         "none",

@@ -9,8 +9,6 @@ differ in any setting.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -125,16 +123,14 @@ def test_a_dataset_built_on_demand_is_rebuilt_when_its_settings_change(tmp_path,
 
 
 @pytest.mark.slow
-def test_default_run_folders_differ_when_any_setting_differs(tmp_path, two_datasets):
+def test_default_run_folders_differ_when_any_setting_differs(tmp_path, two_datasets, cli):
     """Two datasets evaluated with otherwise equal commands land in two folders; the same
     command with more queries continues in its folder."""
     a, b = two_datasets
 
     def evaluate(*overrides: str) -> str:
-        cmd = [sys.executable, "-m", "asktoact.cli.evaluate", "agent=never_ask", *overrides]
-        cmd.append(f"cache_dir={tmp_path / 'cache'}")
-        proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr[-3000:]
+        cache = f"cache_dir={tmp_path / 'cache'}"
+        proc = cli("evaluate", "agent=never_ask", *overrides, cache, cwd=tmp_path, timeout=300)
         return proc.stdout + proc.stderr
 
     evaluate(f"data.path={a}", "data.limit=2")

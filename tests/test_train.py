@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from omegaconf import OmegaConf
@@ -245,26 +242,17 @@ def test_wandb_logger_runs_offline_without_a_key(tmp_path, dataset, monkeypatch,
 
 
 @pytest.mark.slow
-def test_cli_multirun_sweeps_masking(tmp_path, dataset):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "asktoact.cli.train",
-            "--multirun",
-            "masking=selective,mae",
-            f"data.path={dataset}",
-            "logger=none",
-            "+debug=fast",
-            f"cache_dir={tmp_path / 'cache'}",
-            f"hydra.sweep.dir={tmp_path / 'sweep'}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "WANDB_MODE": "offline"},
+def test_cli_multirun_sweeps_masking(tmp_path, dataset, cli):
+    cli(
+        "train",
+        "--multirun",
+        "masking=selective,mae",
+        f"data.path={dataset}",
+        "logger=none",
+        "+debug=fast",
+        f"cache_dir={tmp_path / 'cache'}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     summaries = [
         json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("*/train_summary.json"))
     ]

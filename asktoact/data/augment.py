@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from asktoact.configurable import UNIT
+from asktoact.configurable import config_field as F
 from asktoact.constants import TAG_QUESTION, UNKNOWN_VALUE
 from asktoact.data import templates as T
 from asktoact.data.clarify import Group, groups
@@ -352,3 +354,10 @@ def _llm_semantic(records: list[TransformationRecord], chosen: list[int], llm: L
         detail = next(a.error_detail for _, _, a in records[k].params() if a.error)
         detail["content"] = f"{TAG_QUESTION} {res.value}"
     return fallbacks
+
+
+# ``conf/augmentation/``: the ratio and the error-type mix (its keys are ERRORS').
+@dataclass
+class AugmentationConfig:
+    ratio: float = F(**UNIT)
+    mix: dict[str, float] = F(keys=ERROR_TYPES, ge=0.0)

@@ -14,14 +14,17 @@ import json
 import logging
 import random
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import MISSING, DictConfig
 from tqdm.auto import tqdm
 
 from asktoact import faults
+from asktoact.configurable import UNIT, RunConfig
+from asktoact.configurable import config_field as F
 from asktoact.constants import LEVELS
 from asktoact.data import assemble, augment, clarify, locate, quality, sampling, underspecify
 from asktoact.data.sources.base import Rejects
@@ -342,3 +345,53 @@ def make_manifest(cfg, examples, subset, rejects, dropped, qc_counts, splits, au
         "augmentation": aug_stats,
         "llm_usage": (llm.stats if llm else LLMStats()).to_dict(),
     }
+
+
+# -- settings (conf/generate.yaml, conf/pipeline/; validated by asktoact.config) -------------------
+@dataclass
+class SamplingConfig:
+    removal_prob: float = F(**UNIT)
+
+
+@dataclass
+class QualityConfig:
+    enabled: bool = F()
+    threshold: float = F(**UNIT)
+    model: str = F()
+    batch_size: int = F(ge=1)
+    device: str = F()
+    leak_check: bool = F()
+
+
+@dataclass
+class PipelineSettings:
+    """``conf/pipeline/default.yaml``: the data stages' settings."""
+
+    max_examples: Optional[int] = F(ge=1)  # noqa: UP045 (OmegaConf reads typing.Optional)
+    test_size: float = F(ge=0.0, lt=1.0)
+    sampling: SamplingConfig = MISSING
+    quality: QualityConfig = MISSING
+
+
+@dataclass
+class GenerateSettings(PipelineSettings):
+    """What ``train``/``evaluate``/``chat`` need to build a dataset on the fly (``generate.*``)."""
+
+    data: Any = MISSING
+
+
+@dataclass
+class GenerateConfig(PipelineSettings, RunConfig):
+    data: Any = MISSING
+    llm: Any = MISSING
+    augmentation: Any = MISSING
+    out_dir: Optional[str] = F()  # noqa: UP045
+
+
+@dataclass
+class BuildsData(RunConfig):
+    """Entry points that build a dataset when none is given (``data.path`` null)."""
+
+    llm: Any = MISSING
+    augmentation: Any = MISSING
+    generate: GenerateSettings = MISSING

@@ -13,18 +13,21 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import MISSING, DictConfig
 
+from asktoact.configurable import config_field as F
+from asktoact.data.build import BuildsData
 from asktoact.eval.episode import Episode
 from asktoact.eval.intents import reveals
 from asktoact.eval.metrics import score_solution
 from asktoact.eval.parse import parse_turn
 from asktoact.eval.personas import PERSONAS
-from asktoact.eval.run import load_rows
+from asktoact.eval.run import EvalDataConfig, load_rows
 from asktoact.eval.simulator import UserContext
 
 log = logging.getLogger(__name__)
@@ -130,3 +133,13 @@ def agent_label(agent_cfg: DictConfig) -> str:
     if "client" in agent_cfg:
         return str(agent_cfg.client.model)
     return str(agent_cfg.name)
+
+
+# -- settings (conf/chat.yaml; validated by asktoact.config) ---------------------------------------
+@dataclass
+class ChatConfig(BuildsData):
+    agent: Any = MISSING
+    reward: Any = MISSING
+    max_rounds: int = F(ge=1)
+    index: int = F(ge=0)
+    data: EvalDataConfig = MISSING

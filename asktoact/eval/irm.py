@@ -19,8 +19,10 @@ beyond the gold ones, scores as ``wrong_tool``. The solution's reward is the mea
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from asktoact.configurable import config_field as F
 from asktoact.eval.metrics import canonical
 from asktoact.eval.parse import parse_turn
 from asktoact.schema import ToolSpec
@@ -121,3 +123,10 @@ def irm_call_reward(
 
 def _as_task(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
     return {"task": name, "arguments": [{"name": k, "value": v} for k, v in arguments.items()]}
+
+
+@dataclass
+class RewardConfig:
+    """``conf/reward/``: TL-Training's IRM, a reward per tool-call error category (all of them)."""
+
+    irm: dict[str, float] = F(keys=CATEGORIES, all_keys=True)

@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from asktoact import faults, tracking
-from asktoact.data.build import ensure_dataset
+from asktoact.configurable import UNIT
+from asktoact.configurable import config_field as F
+from asktoact.data.build import BuildsData, ensure_dataset
 from asktoact.errors import ConfigError, UserError
 from asktoact.eval import personas, tooluse
 from asktoact.eval.episode import Episode, run_episodes
@@ -246,3 +249,24 @@ def _transcript_table(transcripts: list[dict]) -> tuple[list[str], list[list[Any
         icr = o["clarified"] / o["intents"] if o["intents"] else 1.0
         data.append([t["id"], t["persona"], text, icr, o["valid"], o["prs"]])
     return columns, data
+
+
+# -- settings (conf/evaluate.yaml; validated by asktoact.config) -----------------------------------
+@dataclass
+class EvalDataConfig:
+    path: Optional[str] = F()  # noqa: UP045
+    split: str = F()
+    limit: Optional[int] = F(ge=1)  # noqa: UP045
+
+
+@dataclass
+class EvaluateConfig(BuildsData):
+    agent: Any = MISSING
+    simulator: Any = MISSING
+    judge: Any = MISSING
+    reward: Any = MISSING
+    logger: Any = MISSING
+    resume: bool = F()
+    max_rounds: int = F(ge=1)
+    max_fallback_share: float = F(**UNIT)
+    data: EvalDataConfig = MISSING

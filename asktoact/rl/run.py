@@ -21,11 +21,14 @@ import json
 import logging
 import os
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
-from omegaconf import DictConfig
+from omegaconf import MISSING, DictConfig
 
+from asktoact.configurable import RunConfig
+from asktoact.configurable import config_field as F
 from asktoact.data.trajectories import trajectory_chat
 from asktoact.data.trajectory_build import is_trajectory_dataset
 from asktoact.data.turns import with_system_prompt
@@ -35,6 +38,7 @@ from asktoact.hardware import bf16_supported
 from asktoact.io import resolve_dataset_dir, write_csv, write_json
 from asktoact.tools.calls import parse_call
 from asktoact.tracking import wandb_offline
+from asktoact.train.settings import LoraSpec
 
 log = logging.getLogger(__name__)
 
@@ -207,3 +211,44 @@ def torch_cuda() -> bool:
 
 def _write_log(path: Path, history: list[dict[str, Any]]) -> None:
     write_csv(path, sorted({k for h in history for k in h}), history)
+
+
+# -- settings (conf/rl.yaml, conf/rl/; validated by asktoact.config) -------------------------------
+@dataclass
+class RLAlgorithmConfig:
+    """``conf/rl/``: the RL algorithm (TRL); its reward is ``conf/reward/``'s IRM table."""
+
+    algorithm: str = F(choices=("grpo", "rloo"))
+    lr: float = F(gt=0)
+    beta: float = F(ge=0)  # KL penalty towards the SFT model
+    batch_size: int = F(ge=1)
+    num_generations: int = F(ge=2)  # rollouts per prompt (the group)
+    max_completion_length: int = F(ge=1)
+    temperature: float = F(gt=0)
+    epochs: float = F(gt=0)
+    max_steps: int = F(ge=-1)
+    save_steps: int = F(ge=1)
+    peft: Optional[LoraSpec] = None  # noqa: UP045 (None: full updates)
+
+
+@dataclass
+class SFTSource:
+    path: str = F()  # a train run's merged/ folder, or a base model with ``adapter``
+    adapter: Optional[str] = F()  # noqa: UP045
+    system_role: bool = F()
+
+
+@dataclass
+class RLDataConfig:
+    path: str = F()
+    limit: Optional[int] = F(ge=1)  # noqa: UP045
+
+
+@dataclass
+class RLConfig(RunConfig):
+    rl: Any = MISSING
+    reward: Any = MISSING
+    sft: SFTSource = MISSING
+    data: RLDataConfig = MISSING
+    resume: bool = F()
+    report_to: str = F(choices=("csv", "wandb"))  # not "logger": that name is a config group
