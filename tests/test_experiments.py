@@ -200,3 +200,34 @@ def test_reproduce_plan_writes_a_table_and_runs_nothing(paper_plan):
     assert f"{len(rows)} jobs" in table and len(rows) == 29
     assert "| main | adapter_name=lora | qwen2.5-7b-instruct | lora | 8 |" in table
     assert sorted(p.name for p in reports.iterdir()) == ["plan.json", "plan.md"]  # nothing built
+
+
+def test_every_plot_an_experiment_asks_for_exists():
+    from asktoact.report.plots import PLOTS, plot
+    from asktoact.report.tables import load_spec
+
+    asked = {
+        k
+        for e in EXPERIMENTS
+        if (CONF.parent / "experiments" / e / "table.yaml").exists()
+        for k in load_spec(e).get("plots", [])
+    }
+    assert asked == set(PLOTS)  # every kind is used, every used kind is known
+    with pytest.raises(ValueError, match="known: \\['by_complexity', 'ratio_curve'\\]"):
+        plot("histogram")
+
+
+def test_the_ratio_curve_is_drawn_from_the_experiments_own_runs(tmp_path):
+    from asktoact.report.plots import plot
+
+    def run(experiment, ratio, cps):
+        labels = {"experiment_name": experiment, "ratio": ratio, "pretrained": True}
+        labels |= {"model_name": "smollm2-135m-instruct", "scale": "small"}
+        metrics = {"CPS": cps, "PRS": cps / 2, "N": 100}
+        intervals = {m: [v - 0.05, v + 0.05] for m, v in metrics.items() if m != "N"}
+        return {"labels": labels, "metrics": metrics, "intervals": intervals}
+
+    runs = [run("aug_sweep", r, 0.2 + r) for r in (0.0, 0.1, 0.3, 0.5)] + [run("main", 0.3, 0.9)]
+    path = plot("ratio_curve")("aug_sweep", runs, tmp_path)
+    assert path == tmp_path / "aug_sweep.png" and path.stat().st_size > 1000
+    assert plot("ratio_curve")("ood", runs, tmp_path) is None  # no runs of its own: no figure

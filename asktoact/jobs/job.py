@@ -11,6 +11,7 @@ setting always builds anew. The job writes ``metrics.json`` labelled with its ex
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -31,16 +32,24 @@ log = logging.getLogger(__name__)
 
 # Keys that say where things go or how they are logged, not what is built.
 _WHERE = ("cache_dir", "run_name", "out_dir", "resume", "logger", "data.num_workers")
-LABELS = (
-    "experiment_name",
-    "model_name",
-    "adapter_name",
-    "masking_name",
-    "ratio",
-    "irm",
-    "eval_set",
-    "seed",
-)
+# Settings that locate, not define, a job: left out of its labels.
+_NOT_LABELS = {
+    "cache_dir",
+    "run_name",
+    "data_root",
+    "model_root",
+    "eval_root",
+    "scale_name",
+    "lookup",
+}
+
+
+def labels_of(cfg: DictConfig) -> dict[str, Any]:
+    """Every scalar setting of the job (experiment, model, adapter, masking, ratio, irm, eval set,
+    seed, lr, rank, variant, …): an experiment's ``row_key`` may name any of them, so a new
+    experiment sweeping a new key needs no change here."""
+    values = {k: cfg[k] for k in cfg if k not in _NOT_LABELS}
+    return {k: v for k, v in values.items() if v is None or isinstance(v, str | int | float | bool)}
 
 
 def generate_overrides(cfg: DictConfig, ood: bool = False) -> list[str]:
@@ -60,11 +69,22 @@ def generate_overrides(cfg: DictConfig, ood: bool = False) -> list[str]:
     return [*over, f"augmentation.ratio={ratio}", f"seed={cfg.seed}", f"cache_dir={cfg.cache_dir}"]
 
 
+@functools.cache
+def _composed(name: str, overrides: tuple[str, ...]) -> DictConfig:
+    """A step's config read for one setting (the model's chat format, the OOD source's path):
+    composed once per job however often it is asked (a job used to compose ``train`` five times)."""
+    return compose(name, list(overrides))
+
+
+def model_config(cfg: DictConfig) -> DictConfig:
+    """``conf/model/<model_name>.yaml`` as the train step composes it."""
+    return _composed("train", (f"model={cfg.model_name}",)).model
+
+
 def ood_source(cfg: DictConfig) -> str:
     """``ood_overrides`` when the scale's out-of-domain data (TaskBench) is on disk, else
     ``ood_fallback_overrides`` (the held-out demo domains)."""
-    gcfg = compose("generate", list(cfg.ood_overrides))
-    path = gcfg.data.get("path")
+    path = _composed("generate", tuple(cfg.ood_overrides)).data.get("path")
     return "ood_overrides" if path is None or Path(path).exists() else "ood_fallback_overrides"
 
 
@@ -73,7 +93,7 @@ def eval_source(cfg: DictConfig) -> str:
     if cfg.eval_set != "ood":
         return f"{cfg.source} (in-domain test split)"
     if ood_source(cfg) == "ood_overrides":
-        return compose("generate", list(cfg.ood_overrides)).data.name
+        return _composed("generate", tuple(cfg.ood_overrides)).data.name
     return f"demo domains held out of training ({', '.join(cfg.ood_domains)})"
 
 
@@ -98,7 +118,7 @@ def train_overrides(cfg: DictConfig, data: Path) -> list[str]:
 
 def rl_overrides(cfg: DictConfig, sft: str, data: Path) -> list[str]:
     """The RL step (TL-Training's IRM + KL, ``asktoact-rl``) on the trained model ``sft``."""
-    system_role = compose("train", [f"model={cfg.model_name}"]).model.system_role
+    system_role = model_config(cfg).system_role
     return [
         f"sft.path={sft}",
         f"sft.system_role={system_role}",
@@ -115,7 +135,7 @@ def eval_overrides(cfg: DictConfig, model_path: str | None, data: Path) -> list[
         agent = ["agent=litellm", f"agent.client.model={cfg.agent_model}"]
         agent += [f"agent.client.api_key_env={cfg.agent_key_env}", *cfg.api_agent_overrides]
     else:
-        system_role = compose("train", [f"model={cfg.model_name}"]).model.system_role
+        system_role = model_config(cfg).system_role
         agent = ["agent=local", f"agent.path={model_path}", f"agent.system_role={system_role}"]
         agent += list(cfg.local_agent_overrides)
     over = [
@@ -294,12 +314,10 @@ def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
             raise ValueError("irm=true needs a trained model (adapter_name lora|dora|full)")
         path, summary["rl"] = rl_model(cfg, path, data)
     result = evaluation(cfg, path, eval_data)
-    labels = {k: cfg[k] for k in LABELS} | {"scale": cfg.scale_name}
+    labels = labels_of(cfg) | {"scale": cfg.scale_name}
     labels["eval_source"] = eval_source(cfg)
     labels["agent_model"] = cfg.agent_model
-    labels["pretrained"] = (
-        bool(cfg.agent_model) or not compose("train", [f"model={cfg.model_name}"]).model.tiny
-    )
+    labels["pretrained"] = bool(cfg.agent_model) or not model_config(cfg).tiny
     if cfg.agent_model:
         labels["adapter_name"] = f"api:{cfg.agent_model}"
     out = {

@@ -15,7 +15,7 @@ def build_reports(
     from the ``asktoact-chat`` sessions recorded under ``chat_dirs``."""
     from asktoact.report import plots
     from asktoact.report.human import write_table4
-    from asktoact.report.tables import collect, write_tables
+    from asktoact.report.tables import EXPERIMENTS_DIR, collect, load_spec, write_tables
 
     runs = collect(runs_dir)
     if not runs:
@@ -26,8 +26,9 @@ def build_reports(
         )
     out = Path(out_dir)
     written = write_tables(runs, out) + write_table4(list(chat_dirs), out)
-    for make in (plots.aug_sweep, plots.complexity):
-        path = make(runs, out)
-        if path:
-            written.append(path)
+    for exp in sorted(p.parent.name for p in EXPERIMENTS_DIR.glob("*/table.yaml")):
+        for kind in load_spec(exp).get("plots", []):  # what the experiment's table.yaml asks for
+            path = plots.plot(kind)(exp, runs, out)
+            if path:
+                written.append(path)
     return written

@@ -1,5 +1,7 @@
-"""Plots (matplotlib, PNG): Table 13 as curves (CPS and PRS vs augmentation ratio, ours vs paper)
-and Figure 3 (CPS and PRS vs number of unspecified intents and of tool calls, from one run)."""
+"""Plots (matplotlib, PNG): an experiment's ``table.yaml`` names its plots (``plots: [<kind>]``),
+one ``PLOTS`` entry per kind — ``ratio_curve`` (Table 13: CPS and PRS vs the augmentation ratio,
+ours vs the paper's) and ``by_complexity`` (Figure 3: CPS and PRS vs the number of unspecified
+intents and of tool calls, from one run). Each takes (experiment, runs, out folder)."""
 
 from __future__ import annotations
 
@@ -43,14 +45,18 @@ def _with_interval(ax, xs, values, lows, highs, fmt: str, label: str) -> None:
     ax.errorbar(xs, values, yerr=err, fmt=fmt, capsize=3, label=label)
 
 
-def aug_sweep(runs: list[dict[str, Any]], out: Path) -> Path | None:
+def _of(experiment: str, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in runs if r["labels"].get("experiment_name") == experiment]
+
+
+def ratio_curve(experiment: str, runs: list[dict[str, Any]], out: Path) -> Path | None:
     """Table 13 as curves: CPS and PRS vs the augmentation ratio, with 95 % intervals, beside the
-    paper's; from the pretrained-model runs when there are any."""
-    mine = _prefer_real([r for r in runs if r["labels"].get("experiment_name") == "aug_sweep"])
+    paper's; from the pretrained-model runs when there are any. ``<experiment>.png``."""
+    mine = _prefer_real(_of(experiment, runs))
     if not mine:
         return None
     mine = sorted(mine, key=lambda r: r["labels"]["ratio"])
-    paper = load_spec("aug_sweep")["paper"]
+    paper = load_spec(experiment)["paper"]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, metric in zip(axes, ("CPS", "PRS"), strict=True):
         xs = [100 * r["labels"]["ratio"] for r in mine]
@@ -71,13 +77,13 @@ def aug_sweep(runs: list[dict[str, Any]], out: Path) -> Path | None:
     fig.suptitle(
         f"AskToAct Table 13: error-correction augmentation ratio, N = {mine[0]['metrics']['N']} queries"
     )
-    return _save(fig, out / "aug_sweep.png")
+    return _save(fig, out / f"{experiment}.png")
 
 
-def complexity(runs: list[dict[str, Any]], out: Path) -> Path | None:
-    """Figure 3 from the main experiment's LoRA run (the first trained row found otherwise):
-    CPS and PRS by number of unspecified intents and of tool calls, each group with its 95 %
-    bootstrap interval over its queries."""
+def by_complexity(experiment: str, runs: list[dict[str, Any]], out: Path) -> Path | None:
+    """Figure 3 from the experiment's LoRA run (the first trained row found otherwise): CPS and
+    PRS by number of unspecified intents and of tool calls, each group with its 95 % bootstrap
+    interval over its queries. ``complexity.png``."""
     from asktoact.eval.metrics import Outcome, aggregate, bootstrap_intervals
 
     trained = [  # dialogue evaluations only: a tool-use run scores next calls, not dialogues
@@ -85,8 +91,8 @@ def complexity(runs: list[dict[str, Any]], out: Path) -> Path | None:
         for r in runs
         if r["labels"].get("adapter_name") not in (None, "none") and r.get("kind") != "tool_use"
     ]
-    main = [r for r in trained if r["labels"].get("experiment_name") == "main"]
-    pick = _prefer_real([r for r in main if r["labels"].get("adapter_name") == "lora"] or trained)
+    lora = [r for r in _of(experiment, trained) if r["labels"].get("adapter_name") == "lora"]
+    pick = _prefer_real(lora or trained)
     if not pick or not pick[0].get("outcomes"):
         return None
     run = pick[0]
@@ -106,3 +112,14 @@ def complexity(runs: list[dict[str, Any]], out: Path) -> Path | None:
         ax.legend(fontsize=7)
     fig.suptitle(f"AskToAct Figure 3: {_who(run)}, {run['labels'].get('adapter_name')}")
     return _save(fig, out / "complexity.png")
+
+
+PLOTS = {"ratio_curve": ratio_curve, "by_complexity": by_complexity}
+
+
+def plot(kind: str):
+    """The plot function of ``kind`` (a ``plots:`` entry of an experiment's table.yaml)."""
+    try:
+        return PLOTS[kind]
+    except KeyError:
+        raise ValueError(f"unknown plot {kind!r} in a table.yaml; known: {sorted(PLOTS)}") from None
