@@ -169,6 +169,23 @@ def aggregate(outcomes: list[Outcome]) -> dict[str, float]:
     return {"N": n, **{k: float(v) for k, v in metrics.items()}}
 
 
+def resamples(n: int, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
+    """Indices of ``n_boot`` bootstrap resamples of ``n`` items, seeded: every interval of the
+    project (dialogue metrics here, next-call metrics in ``tooluse``) draws them this way."""
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def percentiles(samples: np.ndarray, level: float = 0.95) -> np.ndarray:
+    """The ``level`` percentile interval of bootstrap ``samples`` (along the first axis)."""
+    return np.percentile(samples, [(1 - level) / 2 * 100, (1 + level) / 2 * 100], axis=0)
+
+
+def difference(diff: float, samples: np.ndarray, level: float = 0.95) -> dict[str, Any]:
+    """A paired difference with its bootstrap interval; ``significant``: the interval excludes 0."""
+    lo, hi = (float(x) for x in percentiles(samples, level))
+    return {"diff": diff, "low": lo, "high": hi, "significant": lo > 0 or hi < 0}
+
+
 def bootstrap_intervals(
     outcomes: list[Outcome], n_boot: int = 1000, seed: int = 0, level: float = 0.95
 ) -> dict[str, list[float]]:
@@ -176,10 +193,8 @@ def bootstrap_intervals(
     cols, n = _columns(outcomes), len(outcomes)
     if n == 0:
         return {}
-    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-    samples = _metrics(cols[idx].sum(axis=1), n)
-    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
-    return {k: [float(x) for x in np.percentile(v, q)] for k, v in samples.items()}
+    samples = _metrics(cols[resamples(n, n_boot, seed)].sum(axis=1), n)
+    return {k: [float(x) for x in percentiles(v, level)] for k, v in samples.items()}
 
 
 def paired_difference(
@@ -195,14 +210,9 @@ def paired_difference(
     ca, cb = _columns([mine[i] for i in ids]), _columns([theirs[i] for i in ids])
     n = len(ids)
     diff = {k: float(v) for k, v in _sub(_metrics(ca.sum(0), n), _metrics(cb.sum(0), n)).items()}
-    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    idx = resamples(n, n_boot, seed)
     boot = _sub(_metrics(ca[idx].sum(axis=1), n), _metrics(cb[idx].sum(axis=1), n))
-    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
-    out = {}
-    for k, v in boot.items():
-        lo, hi = (float(x) for x in np.percentile(v, q))
-        out[k] = {"diff": diff[k], "low": lo, "high": hi, "significant": lo > 0 or hi < 0}
-    return {"n": n, "metrics": out}
+    return {"n": n, "metrics": {k: difference(diff[k], v, level) for k, v in boot.items()}}
 
 
 def _sub(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

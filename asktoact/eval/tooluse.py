@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from asktoact.data.trajectories import trajectory_chat
 from asktoact.eval.irm import irm_call_reward
-from asktoact.eval.metrics import canonical
+from asktoact.eval.metrics import canonical, difference, percentiles, resamples
 from asktoact.io import resolve_dataset_dir, write_json, write_jsonl
 from asktoact.schema import ToolSpec
 from asktoact.tools.calls import format_call, parse_call
@@ -140,10 +140,7 @@ def intervals(scored, n_boot: int = 1000, seed: int = 0, level: float = 0.95) ->
     if not scored:
         return {}
     cols = np.array([[s[m] for m in METRICS] for s in scored])
-    idx = np.random.default_rng(seed).integers(0, len(scored), size=(n_boot, len(scored)))
-    boot = cols[idx].mean(axis=1)
-    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
-    lo, hi = np.percentile(boot, q, axis=0)
+    lo, hi = percentiles(cols[resamples(len(scored), n_boot, seed)].mean(axis=1), level)
     return {m: [float(lo[j]), float(hi[j])] for j, m in enumerate(METRICS)}
 
 
@@ -154,13 +151,8 @@ def paired_difference(a: list[dict], b: list[dict], n_boot: int = 1000, seed: in
     if not ids:
         return {"n": 0, "metrics": {}}
     diff = np.array([[mine[i][m] - theirs[i][m] for m in METRICS] for i in ids])
-    idx = np.random.default_rng(seed).integers(0, len(ids), size=(n_boot, len(ids)))
-    lo, hi = np.percentile(diff[idx].mean(axis=1), [2.5, 97.5], axis=0)
-    out = {}
-    for j, m in enumerate(METRICS):
-        d = float(diff[:, j].mean())
-        low, high = float(lo[j]), float(hi[j])
-        out[m] = {"diff": d, "low": low, "high": high, "significant": low > 0 or high < 0}
+    boot = diff[resamples(len(ids), n_boot, seed)].mean(axis=1)
+    out = {m: difference(float(diff[:, j].mean()), boot[:, j]) for j, m in enumerate(METRICS)}
     return {"n": len(ids), "metrics": out}
 
 
