@@ -231,3 +231,30 @@ def test_the_ratio_curve_is_drawn_from_the_experiments_own_runs(tmp_path):
     path = plot("ratio_curve")("aug_sweep", runs, tmp_path)
     assert path == tmp_path / "aug_sweep.png" and path.stat().st_size > 1000
     assert plot("ratio_curve")("ood", runs, tmp_path) is None  # no runs of its own: no figure
+
+
+def test_the_reproduce_summary_says_what_each_experiment_wrote_and_how_long_it_took(
+    tmp_path, compose
+):
+    from asktoact.jobs.presets import experiment_scales
+    from asktoact.jobs.reproduce import summary
+
+    cfg = compose("reproduce", "preset=tiny", f"runs_dir={tmp_path / 'runs'}")
+    names = list(experiment_scales(cfg))
+    run = tmp_path / "runs" / "main" / "tiny" / "0_main"
+    run.mkdir(parents=True)
+    labels = {"experiment_name": "main", "eval_source": "demo (in-domain test split)"}
+    (run / "metrics.json").write_text(json.dumps({"labels": labels, "metrics": {}}))
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "main.md").write_text("table")
+    codes = dict.fromkeys(names, 0) | {"ablation": 1}
+    lines = summary(cfg, codes, tmp_path / "reports", {"main": 125.0, "ablation": 30.0})
+    by_name = {line.split(":")[0][2:]: line for line in lines}
+    assert by_name["main"].endswith(
+        "(tiny scale, 1 rows, on demo (in-domain test split)) — 2.1 min"
+    )
+    assert (
+        by_name["ablation"] == "- ablation: experiment failed (exit code 1); see its log — 0.5 min"
+    )
+    assert by_name["ood"] == "- ood: no table: the experiment produced no runs"
+    assert len(lines) == len(names)

@@ -18,6 +18,7 @@ import json
 import logging
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -53,8 +54,11 @@ def _manifest(folder: Path) -> dict:
     return json.loads((folder / "manifest.json").read_text())
 
 
-def run_experiment(name: str, scale: str, runs_dir: str, job_overrides: list[str]) -> int:
-    """The experiment's multirun; its exit code (a failed experiment does not stop the others)."""
+def run_experiment(
+    name: str, scale: str, runs_dir: str, job_overrides: list[str]
+) -> tuple[int, float]:
+    """The experiment's multirun: its exit code (a failed experiment does not stop the others)
+    and its wall time in seconds (reused stores make a rerun's much shorter)."""
     cmd = [
         sys.executable,
         "-m",
@@ -66,7 +70,9 @@ def run_experiment(name: str, scale: str, runs_dir: str, job_overrides: list[str
         *job_overrides,
     ]
     log.info("experiment %s: %s", name, " ".join(cmd[1:]))
-    return subprocess.run(cmd).returncode
+    start = time.monotonic()
+    code = subprocess.run(cmd).returncode
+    return code, time.monotonic() - start
 
 
 def reproduce(cfg: DictConfig) -> list[Path]:
@@ -81,14 +87,15 @@ def reproduce(cfg: DictConfig) -> list[Path]:
         log.info("plan written to %s (nothing was run)", written[0])
         return written
     written = [dataset_report(cfg, reports)]
-    codes = {
+    done = {
         name: run_experiment(
             name, scale, cfg.runs_dir, [*cfg.sweeps.get(name, []), *cfg.job_overrides]
         )
         for name, scale in experiment_scales(cfg).items()
     }
+    codes = {name: code for name, (code, _) in done.items()}
     written += build_reports(cfg.runs_dir, reports)
-    lines = summary(cfg, codes, reports)
+    lines = summary(cfg, codes, reports, {name: s for name, (_, s) in done.items()})
     log.info("tables:\n%s", "\n".join(lines))
     write_text(reports / "SUMMARY.md", "# What make reproduce wrote\n\n" + "\n".join(lines) + "\n")
     failed = [n for n, code in codes.items() if code]
@@ -97,8 +104,11 @@ def reproduce(cfg: DictConfig) -> list[Path]:
     return written
 
 
-def summary(cfg: DictConfig, codes: dict[str, int], reports: Path) -> list[str]:
-    """One line per experiment: its table (scale, evaluation set) or why there is none."""
+def summary(
+    cfg: DictConfig, codes: dict[str, int], reports: Path, seconds: dict[str, float] | None = None
+) -> list[str]:
+    """One line per experiment: its table (scale, evaluation set) or why there is none, and how
+    long the experiment ran."""
     from asktoact.report.tables import collect
 
     lines = []
@@ -113,4 +123,6 @@ def summary(cfg: DictConfig, codes: dict[str, int], reports: Path) -> list[str]:
         else:
             evaluated = "; ".join(sources)
             lines.append(f"- {name}: {table} ({scale} scale, {len(runs)} rows, on {evaluated})")
+        if seconds and name in seconds:
+            lines[-1] += f" — {seconds[name] / 60:.1f} min"
     return lines
