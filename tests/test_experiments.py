@@ -258,3 +258,21 @@ def test_the_reproduce_summary_says_what_each_experiment_wrote_and_how_long_it_t
     )
     assert by_name["ood"] == "- ood: no table: the experiment produced no runs"
     assert len(lines) == len(names)
+
+
+def test_the_out_of_domain_set_is_taskbench_when_found_else_held_out_demo_domains(
+    tmp_path, compose, monkeypatch
+):
+    from asktoact.data.sources import taskbench
+    from asktoact.jobs import job
+
+    cfg = compose("job", "experiment=ood", "scale=tiny")
+    monkeypatch.setattr(taskbench, "locate", lambda *a: tmp_path)  # on disk or from the hub
+    assert job.ood_source(cfg) == "ood_overrides"
+    assert job.eval_source(cfg) == "taskbench"
+    monkeypatch.setattr(taskbench, "locate", lambda *a: None)  # neither
+    assert job.ood_source(cfg) == "ood_fallback_overrides"
+    assert job.eval_source(cfg).startswith("demo domains held out of training (")
+    over = job.generate_overrides(cfg, ood=True)
+    assert over[: len(cfg.ood_fallback_overrides)] == list(cfg.ood_fallback_overrides)
+    assert "augmentation.ratio=0.0" in over

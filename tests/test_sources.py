@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from asktoact.data.locate import value_in_text
 from asktoact.data.sources import bfcl, demo, taskbench, xlam
 from asktoact.data.sources.base import Rejects, normalise_type
+from asktoact.errors import MissingInput
 
 
 def test_xlam_fixture_loads_good_rows_and_rejects_each_bad_one(fixtures_dir):
@@ -89,3 +92,43 @@ def test_demo_rows_are_seeded_prefix_stable_and_state_every_value():
                 assert r.tool(call.task).param(name) is not None
                 items = value if isinstance(value, list) else [value]
                 assert all(value_in_text(r.query, v) for v in items), (r.query, name, value)
+
+
+def _taskbench_files(folder):
+    """A one-tool, one-row TaskBench folder in the hub's layout (``data_dailylifeapis/``)."""
+    sub = folder / "data_dailylifeapis"
+    sub.mkdir(parents=True)
+    tool = {"id": "get_weather", "desc": "Weather of a city on a day", "parameters": []}
+    tool["parameters"] = [{"name": "location", "type": "string", "desc": "The city"}]
+    (sub / "tool_desc.json").write_text(json.dumps({"nodes": [tool]}))
+    row = {"id": "1", "instruction": "What's the weather in Lisbon?"}
+    row["task_nodes"] = [
+        {"task": "get_weather", "arguments": [{"name": "location", "value": "Lisbon"}]}
+    ]
+    (sub / "data.json").write_text(json.dumps(row) + "\n")
+    return sub
+
+
+def test_taskbench_comes_from_the_hub_when_no_folder_is_given(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    hub = tmp_path / "hub"
+    _taskbench_files(hub)
+    asked = []
+
+    def download(repo_id, filename, repo_type):
+        asked.append((repo_id, filename, repo_type))
+        return str(hub / filename)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    (example,) = taskbench.load(str(tmp_path / "absent"))
+    assert example.solution[0].to_dict()["arguments"] == [{"name": "location", "value": "Lisbon"}]
+    assert asked == [
+        ("microsoft/Taskbench", "data_dailylifeapis/tool_desc.json", "dataset"),
+        ("microsoft/Taskbench", "data_dailylifeapis/data.json", "dataset"),
+    ]
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # offline and no folder: an error naming data.path
+    with pytest.raises(MissingInput, match="data.path=.*absent: no TaskBench folder there"):
+        taskbench.load(str(tmp_path / "absent"))
+    assert len(asked) == 2  # offline: the hub was not asked again

@@ -1,5 +1,9 @@
 """TaskBench: ``tool_desc.json`` (nodes with parameters) + ``data.json`` rows with ``task_nodes``.
 
+The folder comes from ``path`` when it is there, else from the hub (``microsoft/Taskbench``, the
+``data_dailylifeapis`` files, through huggingface_hub's cache) when the hub may be used
+(``HF_HUB_OFFLINE`` unset); otherwise loading stops naming ``data.path``.
+
 A row's candidate tools are the tools its gold solution uses. Argument values that refer to an
 earlier node's output (``<node-0>``) are kept in the solution; sampling never removes them because
 they are not user intent.
@@ -8,6 +12,8 @@ they are not user intent.
 from __future__ import annotations
 
 import json
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +27,62 @@ from asktoact.data.sources.base import (
     validate_example,
     without_meta,
 )
+from asktoact.errors import MissingInput
 from asktoact.schema import Example, ParamSpec, ToolCall, ToolSpec
+
+HUB_ID = "microsoft/Taskbench"
+log = logging.getLogger(__name__)
+
+
+def hub_allowed() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("1", "true", "yes", "on")
+
+
+def locate(
+    path: str | None,
+    hub_id: str | None = HUB_ID,
+    hub_subset: str = "data_dailylifeapis",
+    tool_file: str = "tool_desc.json",
+) -> Path | None:
+    """The TaskBench folder: ``path`` if it exists, else the hub's files (downloaded once into
+    huggingface_hub's cache) if the hub may be used and answers, else ``None``."""
+    if path and Path(path).exists():
+        return Path(path)
+    if not hub_id or not hub_allowed():
+        return None
+    from huggingface_hub import hf_hub_download
+
+    try:
+        files = [
+            hf_hub_download(hub_id, f"{hub_subset}/{f}", repo_type="dataset")
+            for f in (tool_file, "data.json")
+        ]
+    except Exception as err:  # no network, no such repo: the caller says what it does instead
+        log.warning("TaskBench from the hub (%s/%s) failed: %s", hub_id, hub_subset, err)
+        return None
+    return Path(files[0]).parent
 
 
 @configurable(exclude=("rejects",))
 def load(
-    path: str,
+    path: str | None = None,
     data_file: str | None = None,
     tool_file: str = "tool_desc.json",
+    hub_id: str | None = HUB_ID,
+    hub_subset: str = "data_dailylifeapis",
     name: str = "taskbench",
     rejects: Rejects | None = None,
 ) -> list[Example]:
-    """``path`` is the TaskBench folder; ``data_file`` defaults to data.json, else data_sample.jsonl."""
+    """``path`` is the TaskBench folder (else the hub's, see :func:`locate`); ``data_file``
+    defaults to data.json, else data_sample.jsonl."""
     rejects = rejects if rejects is not None else Rejects()
-    folder = Path(path)
+    folder = locate(path, hub_id, hub_subset, tool_file)
+    if folder is None:
+        raise MissingInput(
+            f"data.path={path}: no TaskBench folder there, and the hub ({hub_id}) is not used "
+            "offline (HF_HUB_OFFLINE=1) or did not answer; give a folder with tool_desc.json "
+            "and data.json"
+        )
     tools = load_tools(folder / tool_file)
     if data_file is None:
         data_file = "data.json" if (folder / "data.json").exists() else "data_sample.jsonl"
