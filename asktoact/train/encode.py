@@ -147,8 +147,8 @@ def _label(ids, offsets, turns: list[Turn], masking: Masking):
                 turn_of[pos] = k
                 # MAE masks a turn its tool feedback reports as failed, whole; both MAE and
                 # selective masking mask an injected <SOE>…<EOE> error but keep its correction.
-                masked = (masking.errors == "turn" and t.erroneous) or (
-                    masking.errors in ("span", "turn") and _overlaps(s, e, t.errors)
+                masked = (masking.masks_failed_turns and t.erroneous) or (
+                    masking.masks_spans and _overlaps(s, e, t.errors)
                 )
                 if not masked:
                     labels[pos], weights[pos] = ids[pos], 1.0

@@ -28,12 +28,18 @@ from dataclasses import dataclass
 from asktoact.configurable import configurable
 from asktoact.train.keytokens import KEY_DEFINITIONS
 
-ERROR_MODES = ("train", "span", "turn")
+# What each ``errors`` mode masks: (injected <SOE>…<EOE> spans, turns the tool feedback reports
+# as failed). The one list of the modes: the validator's choices and the encoder read it.
+ERROR_MODES: dict[str, tuple[bool, bool]] = {
+    "train": (False, False),
+    "span": (True, False),
+    "turn": (True, True),
+}
 
 
 @configurable(
     bounds={
-        "errors": {"choices": ERROR_MODES},
+        "errors": {"choices": tuple(ERROR_MODES)},
         "w_max": {"ge": 1.0},
         "pkt_keys": {"choices": KEY_DEFINITIONS},
     }
@@ -49,3 +55,13 @@ class Masking:
     w_max: float = 9.0
     keep_markers: bool = False
     pkt_keys: str = "tool"  # which tokens PKT up-weights: keytokens.KEY_DEFINITIONS
+
+    @property
+    def masks_spans(self) -> bool:
+        """Injected ``<SOE>…<EOE>`` errors take no loss (their correction still does)."""
+        return ERROR_MODES[self.errors][0]
+
+    @property
+    def masks_failed_turns(self) -> bool:
+        """MAE: a turn whose tool feedback reports an error takes no loss, whole."""
+        return ERROR_MODES[self.errors][1]
