@@ -47,7 +47,6 @@ Injected = tuple[dict[str, Any], ArgRecord | None]
 class ErrorType:
     """One of AskToAct's error types: where it may go, how it is written, how it is corrected."""
 
-    number: int  # the paper's type number (1..5)
     eligible: Callable[[TransformationRecord, int], bool]  # (record, missing-value groups G)
     slots: Callable[[int], range]  # the action slots it may take, given G
     inject: Callable[[TransformationRecord, list[Group], int, random.Random], Injected]
@@ -138,10 +137,9 @@ def _has_gap(record: TransformationRecord, g: int) -> bool:
     return g >= 1
 
 
-# The five error types of AskToAct §2.2.1, in the paper's order; the one list of them.
+# The five error types of AskToAct §2.2.1 in the paper's order (types 1..5); the one list of them.
 ERRORS: dict[str, ErrorType] = {
     "clearly_stated": ErrorType(
-        number=1,
         eligible=lambda r, g: any(not a.removed for _, _, a in r.params()),
         slots=_anywhere,
         inject=_clearly_stated,
@@ -155,7 +153,6 @@ ERRORS: dict[str, ErrorType] = {
         offline=lambda p: f"What value should {p.get('param')} have for {_api(p)}?",
     ),
     "imprecise": ErrorType(
-        number=2,
         eligible=_has_gap,
         slots=_before_summary,
         inject=_imprecise,
@@ -170,7 +167,6 @@ ERRORS: dict[str, ErrorType] = {
         offline=lambda p: "Could you say a little more about that part?",
     ),
     "irrelevant": ErrorType(
-        number=3,
         eligible=lambda r, g: bool(r.params()),
         slots=_anywhere,
         inject=_irrelevant,
@@ -184,14 +180,12 @@ ERRORS: dict[str, ErrorType] = {
         offline=lambda p: f"Would you like a short explanation of how {_api(p)} works?",
     ),
     "redundant": ErrorType(
-        number=4,
         eligible=_has_gap,
         slots=lambda g: range(1, g + 1),
         inject=_redundant,
         correction=T.CORRECT_REDUNDANT,
     ),
     "incomplete": ErrorType(
-        number=5,
         eligible=_has_gap,
         slots=_before_summary,
         inject=_incomplete,
