@@ -272,22 +272,19 @@ QUICK_JOB = (
 
 
 @pytest.fixture
-def job_multirun(tmp_path):
+def job_multirun(tmp_path, cli):
     """``python -m asktoact.cli.job --multirun <args>`` in a subprocess with the QUICK_JOB settings
     and every store (data, models, evaluations, cache) under ``tmp_path``; fails on a non-zero exit.
     ``job_multirun.quick`` is the QUICK_JOB list for tests that pass it elsewhere."""
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        env = {**os.environ, "ASKTOACT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
+        env = {"ASKTOACT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
         stores = [
             f"data_root={tmp_path / 'data'}",
             f"model_root={tmp_path / 'models'}",
             f"eval_root={tmp_path / 'evals'}",
         ]
-        cmd = [sys.executable, "-m", "asktoact.cli.job", "--multirun", *args, *QUICK_JOB, *stores]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        return proc
+        return cli("job", "--multirun", *args, *QUICK_JOB, *stores, env=env, timeout=900)
 
     run.quick = QUICK_JOB
     return run
@@ -296,10 +293,10 @@ def job_multirun(tmp_path):
 @pytest.fixture
 def cli():
     """Run an entry point (``python -m asktoact.cli.<name> <args>``) in a subprocess and return
-    it; with ``ok`` (the default) a non-zero exit fails the test with the end of its stderr.
-    ``env`` adds to the environment; ``drop`` removes variables whose names start with it."""
+    it; a non-zero exit fails the test with the end of its stderr. ``env`` adds to the
+    environment; ``drop`` removes variables whose names start with it."""
 
-    def run(name, *args, env=None, drop=(), cwd=None, timeout=600, ok=True):
+    def run(name, *args, env=None, drop=(), cwd=None, timeout=600):
         environ = {k: v for k, v in os.environ.items() if not k.startswith(tuple(drop))}
         cmd = [sys.executable, "-m", f"asktoact.cli.{name}", *args]
         proc = subprocess.run(
@@ -310,8 +307,7 @@ def cli():
             cwd=cwd,
             env={**environ, **(env or {})},
         )
-        if ok:
-            assert proc.returncode == 0, proc.stderr[-3000:]
+        assert proc.returncode == 0, proc.stderr[-3000:]
         return proc
 
     return run

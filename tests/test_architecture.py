@@ -157,8 +157,9 @@ def test_every_problem_is_reported_at_once(compose):
 def test_every_option_of_a_building_group_names_what_it_builds(repo_root):
     """Each option YAML shows its ``_target_`` and takes the schema derived from that target."""
     import yaml
+    from hydra.utils import get_object
 
-    from asktoact.config.schema import OBJECT_GROUPS, import_target, option_schemas
+    from asktoact.config.schema import OBJECT_GROUPS, option_schemas
 
     seen = 0
     for group in OBJECT_GROUPS:
@@ -166,7 +167,7 @@ def test_every_option_of_a_building_group_names_what_it_builds(repo_root):
         for path in sorted((repo_root / "conf" / group).glob("*.yaml")):
             node = yaml.safe_load(path.read_text())
             assert node["defaults"][0] == f"schema_{path.stem}", path
-            assert callable(import_target(node["_target_"])), path
+            assert callable(get_object(node["_target_"])), path
             schema = schemas[f"schema_{path.stem}"]
             assert schema.__dataclass_fields__["_target_"].default == node["_target_"], path
             seen += 1

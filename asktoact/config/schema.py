@@ -19,13 +19,13 @@ le=1)``) are enforced by :func:`asktoact.config.validate.validate` before any wo
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
 from hydra.core.config_store import ConfigStore
+from hydra.utils import get_object
 
 from asktoact.config.derive import derived_schema
 from asktoact.configurable import UNIT, RunConfig, spec_of
@@ -46,15 +46,9 @@ from asktoact.train.settings import AdapterConfig, ModelConfig, TrainConfig, Tra
 OBJECT_GROUPS = ("data", "llm", "masking", "simulator", "agent", "judge", "logger")
 
 
-def import_target(path: str) -> Any:
-    """The object a dotted ``_target_`` path names."""
-    module, _, name = path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
-
-
 def target_schema(path: str) -> type:
     """The schema of a node that builds ``path``: its signature, less the spec's exclusions."""
-    target = import_target(path)
+    target = get_object(path)  # what hydra.utils.instantiate will build from the same path
     spec = spec_of(target)
     return derived_schema(
         target, path, exclude=spec.exclude, bounds=spec.bounds, defaults=spec.defaults

@@ -15,7 +15,7 @@ def build_reports(
     from the ``asktoact-chat`` sessions recorded under ``chat_dirs``."""
     from asktoact.report import plots
     from asktoact.report.human import write_table4
-    from asktoact.report.tables import EXPERIMENTS_DIR, collect, load_spec, write_tables
+    from asktoact.report.tables import collect, load_spec, table_experiments, write_tables
 
     runs = collect(runs_dir)
     if not runs:
@@ -26,7 +26,7 @@ def build_reports(
         )
     out = Path(out_dir)
     written = write_tables(runs, out) + write_table4(list(chat_dirs), out)
-    for exp in sorted(p.parent.name for p in EXPERIMENTS_DIR.glob("*/table.yaml")):
+    for exp in table_experiments():
         for kind in load_spec(exp).get("plots", []):  # what the experiment's table.yaml asks for
             path = plots.plot(kind)(exp, runs, out)
             if path:

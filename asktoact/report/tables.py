@@ -252,12 +252,17 @@ def to_latex(title: str, rows, diffs, spec: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def table_experiments(experiments_dir: Path = EXPERIMENTS_DIR) -> list[str]:
+    """The experiments with a ``table.yaml`` (what they report: rows, metrics, plots), by name."""
+    return sorted(p.name for p in experiments_dir.iterdir() if (p / "table.yaml").exists())
+
+
 def write_tables(
     runs: list[dict[str, Any]], out_dir: str | Path, experiments_dir: Path = EXPERIMENTS_DIR
 ) -> list[Path]:
     out = Path(out_dir)
     written = []
-    for exp in sorted(p.name for p in experiments_dir.iterdir() if (p / "table.yaml").exists()):
+    for exp in table_experiments(experiments_dir):
         spec = load_spec(exp, experiments_dir)
         rows = rows_for(exp, runs, spec)
         if not rows:
