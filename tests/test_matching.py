@@ -46,6 +46,9 @@ def record_and_tools(row):
         ("Sure! The forecast API needs a city (is it Paris?) first.", "no_question", ""),
         ("The API get_forecast performs the task.", "no_question", ""),
         ('[{"name": "get_forecast", "parameters": {"city": "?"}}]', "no_question", ""),
+        # code is not speech: the base model's `url = f".../{city_name}?"` asks nothing
+        ('Here is code:\n```python\nurl = f"https://x.org/{city}?"\n```\nDone.', "no_question", ""),
+        ("Call `get_forecast(city=?)` then. Which day?", "question", "Which day?"),
         (
             "[TASK DECOMPOSITION] 1. get_forecast [PARAMETER EVALUATION] city: missing",
             "no_question",
@@ -177,7 +180,7 @@ def test_the_oracle_clarifies_every_intent_against_every_persona(
     assert (m["CE"] < 1.0) is dodges
 
 
-def families(rec, tools, group, paraphrases):
+def families(rec, tools, group, paraphrases, heldout):
     i, name, arg = group[0]
     api = rec.key_info[i].name
     noun = noun_for(next(t for t in tools if t.name == api).param(name), name)
@@ -185,6 +188,7 @@ def families(rec, tools, group, paraphrases):
     yield "templates", [t.format(noun=noun, api=label) for t in QUESTION_TEMPLATES]
     yield "dataset", [arg.question]
     yield "paraphrases", paraphrases.get(api, {}).get(name, [])
+    yield "held-out paraphrases", heldout.get(api, {}).get(name, [])
 
 
 def ambiguous(ctx, key: str) -> bool:
@@ -204,7 +208,10 @@ VAGUE = ["Can you tell me more?", "Could you give me more details?", "What do yo
 
 @pytest.fixture(scope="module")
 def matching_rates(dataset, simulator, fixtures_dir):
-    paraphrases = json.loads((fixtures_dir / "paraphrases.json").read_text())
+    paraphrases, heldout = (
+        json.loads((fixtures_dir / f"{name}.json").read_text())
+        for name in ("paraphrases", "paraphrases_heldout")
+    )
     hits, n = Counter(), Counter()
     for row in rows_of(dataset):
         rec, tools = record_and_tools(row)
@@ -212,8 +219,8 @@ def matching_rates(dataset, simulator, fixtures_dir):
         for k, group in enumerate(groups(rec)):
             if group[0][2].strategy == "partial":
                 continue
-            for family, questions in families(rec, tools, group, paraphrases):
-                if family == "paraphrases" and ambiguous(ctx, f"I{k}"):
+            for family, questions in families(rec, tools, group, paraphrases, heldout):
+                if family.endswith("paraphrases") and ambiguous(ctx, f"I{k}"):
                     n["ambiguous"] += len(questions)
                     continue
                 for (target, _), _q in zip(
@@ -237,12 +244,88 @@ def matching_rates(dataset, simulator, fixtures_dir):
 
 @pytest.mark.slow
 def test_the_simulator_names_the_intent_a_question_asks_for(matching_rates):
-    """Measured floors (figures in docs/evaluation.md): the issue's targets — every family
-    >= 95 %, within 3 points of each other — hold for the templates and the dataset's questions,
-    not for the independent paraphrases (84.6 % when written)."""
+    """Measured floors (figures in docs/evaluation.md): every family >= 95 %, the held-out
+    paraphrases (written after the matcher's last change, never tuned on) included. The issue's
+    "within 3 points" holds for templates and dataset, not for the paraphrases (95.7 % and
+    96.6 % when written, against 100 %)."""
     rate = {f: r for f, (r, _) in matching_rates.items()}
     assert rate["templates"] >= 0.99 and rate["dataset"] >= 0.99
-    assert rate["paraphrases"] >= 0.84
+    assert rate["paraphrases"] >= 0.95 and rate["held-out paraphrases"] >= 0.95
     assert rate["non-questions answered"] <= 0.01
     assert rate["off-topic matched"] <= 0.02 and rate["vague matched"] == 0.0
     assert matching_rates["paraphrases"][1] >= 200 and matching_rates["templates"][1] >= 400
+    assert matching_rates["held-out paraphrases"][1] >= 200
+
+
+# -- the signals, one by one ---------------------------------------------------------------------
+def test_the_focus_is_the_noun_the_question_word_governs():
+    from asktoact.eval.matching import read_question
+
+    assert read_question("What number should I text?").focus == {"number"}
+    assert read_question("How many rooms to sleep in?").focus == {"room"}
+    assert read_question("What kind of product do you want?").focus == {"product"}
+    # a verb or pronoun after the question word is not the thing asked for
+    assert read_question("What should go in the cart?").focus == set()
+    assert read_question("Which do you mean?").focus == set()
+
+
+def _profiles():
+    from asktoact.eval.matching import profile
+
+    tools = {
+        t.name: t
+        for t in [
+            ToolSpec.from_dict(
+                {
+                    "name": "send_sms",
+                    "description": "Send a text message to a phone number.",
+                    "parameters": {
+                        "phone": {"type": "string", "description": "Phone number."},
+                        "text": {"type": "string", "description": "Text to send."},
+                    },
+                }
+            )
+        ]
+    }
+    return tools, [profile(k, [(0, "send_sms", k)], tools) for k in ("phone", "text")]
+
+
+def test_a_focus_on_one_parameter_outweighs_a_word_of_another():
+    """ "What number should I text?": the word "text" names the other parameter, but the focus
+    "number" is the phone's: +0.3 for phone, -0.3 for text, on equal similarities."""
+    from asktoact.eval.matching import Weights, read_question, scores
+
+    _, (phone, text) = _profiles()
+    signals = read_question("What number should I text?")
+    got = scores(signals, [phone, text], [0.5, 0.5], Weights())
+    unfocused = scores(signals, [phone, text], [0.5, 0.5], Weights(focus=0.0))
+    assert got[0] > got[1]
+    assert [g - u for g, u in zip(got, unfocused, strict=True)] == pytest.approx([0.3, -0.3])
+    # "to" before a verb in a description is no direction ("Text to send.")
+    assert text.direction is None
+
+
+def test_the_request_gives_a_direction_the_description_does_not():
+    """ "Order pad thai from Spice Route": the restaurant is where the order comes *from*; an API
+    description that names a direction wins over the request ("Arrival day")."""
+    from asktoact.eval.intents import said_after
+    from asktoact.eval.matching import profile
+
+    request = "Order pad thai from Spice Route to 12 Elm Road."
+    assert said_after(request, "Spice Route") == "from"
+    assert said_after(request, "12 Elm Road") == "to"
+    assert said_after(request, "sushi") == ""
+    tools, _ = _profiles()
+    assert profile("S0", [(0, "send_sms", "phone")], tools, "Bob", "from").direction == "from"
+    assert profile("S0", [(0, "send_sms", "phone")], tools, "Bob", "at").direction is None
+
+
+def test_a_clear_lead_is_understood_below_the_match_threshold(simulator, monkeypatch):
+    """Best 0.45 (>= near_match 0.4) leading by 0.25 (>= lead 0.2) is understood; best 0.45
+    leading by 0.1, or 0.39 leading by 0.3, is not (0.39 is still vague, >= 0.3)."""
+    from asktoact.eval.simulator import UserContext
+
+    ctx = UserContext("x", "", [], [], PERSONAS["cold_fish"])
+    for (score, lead), want in {(0.45, 0.25): "I0", (0.45, 0.1): None, (0.39, 0.3): None}.items():
+        monkeypatch.setattr(simulator, "score", lambda *a, s=score, d=lead: ("I0", s, d))
+        assert simulator.judge([(ctx, "How warm should it be?")]) == [(want, True)]

@@ -15,6 +15,7 @@ A clarification round whose reply reveals no new intent is *wasted*: it counts i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,13 +49,21 @@ def _descriptor(name: str, tool: ToolSpec | None) -> str:
     return f"{humanise(name)}: {description}".strip(": ")
 
 
+def said_after(request: str, value: str) -> str:
+    """The word the user's own request puts before the value ("from" in "order pad thai from
+    Spice Route"), "" when the value is not written there."""
+    found = re.search(rf"(\w+)\W+{re.escape(value)}\b", request, re.IGNORECASE) if value else None
+    return found.group(1).lower() if found else ""
+
+
 def facts(record: TransformationRecord, tools: list[ToolSpec]) -> tuple[list[Fact], list[Fact]]:
     """(intents, stated facts) of a dialogue, in dialogue order, each with its matching profile."""
     tool = {t.name: t for t in tools}
 
     def fact(key: str, text: str, forms: list[Any], places: list[tuple[int, str, str]]) -> Fact:
         desc = [_descriptor(name, tool.get(api)) for _, api, name in places]
-        return Fact(key, text, forms, places, desc, profile(key, places, tool))
+        said = said_after(record.original_query, text)
+        return Fact(key, text, forms, places, desc, profile(key, places, tool, text, said))
 
     intents = []
     for k, group in enumerate(groups(record)):

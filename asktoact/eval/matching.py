@@ -43,12 +43,13 @@ _STOP = set(_STOP_WORDS.split())
 # A value's kind, from words of its parameter's name or description (first match wins per kind;
 # a parameter may have several kinds: ``duration_minutes`` is a duration and a count).
 _KIND_WORDS = {
-    "place": "city town address origin destination location place airport country street room",
+    "place": "city town address origin destination location place airport country street room"
+    " restaurant shop store clinic venue",
     "moment": "date day time hour when check yyyy hh season year arrival departure start",
     "count": "number passengers guests nights quantity bedrooms count travellers people many",
     "amount": "amount price cap rent budget principal loan weight height salary cost",
     "duration": "minutes duration days years length period term nights delay long",
-    "person": "recipient attendees members people artist performer person guests",
+    "person": "recipient attendees members people artist performer person guests team band",
     "category": "category kind type cuisine specialty activity mode program genre",
 }
 _KINDS = {kind: set(ws.split()) for kind, ws in _KIND_WORDS.items()}
@@ -75,6 +76,19 @@ _TO_QUESTION = re.compile(
     r"|\bdestination\b"
 )
 _STEP = re.compile(r"\bstep (\d+)\b")
+# "to" in a description is a direction only where it ends a phrase ("ISO code to convert to.");
+# before a verb it is an infinitive ("Text to translate.").
+_DESCRIBED_TO = re.compile(r"\bto\s*(?:[.,;:)]|$)")
+# The thing a question asks for: the noun its question word governs ("what *number*", "which
+# *specialist*", "how many *rooms*", "what kind of *product*").
+_FOCUS = re.compile(
+    r"\b(?:what|which|whose|how many|how much)\s+(?:(?:kind|type|sort) of\s+)?(?:the\s+)?"
+    r"([a-z][a-z-]+)"
+)
+# Words after a question word that are not the thing asked for ("what *should* ...").
+_NOT_FOCUS_WORDS = """is are was were do does did should would could can will shall may might
+must i you we it they he she one ones of kind type sort time day"""
+_NOT_FOCUS = set(_NOT_FOCUS_WORDS.split())
 
 
 def _stem(word: str) -> str:
@@ -110,8 +124,17 @@ class Profile:
     texts: list[str] = field(default_factory=list)  # what the embedder compares questions with
 
 
-def profile(key: str, params: list[tuple[int, str, str]], tools: dict[str, ToolSpec]) -> Profile:
-    """A fact's profile from its (call, api, parameter) places and the candidate tools."""
+def profile(
+    key: str,
+    params: list[tuple[int, str, str]],
+    tools: dict[str, ToolSpec],
+    value: str = "",
+    said_after: str = "",
+) -> Profile:
+    """A fact's profile from its (call, api, parameter) places, the candidate tools, the value as
+    the user knows it and the word their request puts before it: where the API's description
+    gives no direction, "from Spice Route" in the request says the restaurant is where the order
+    comes from."""
     vocabulary, names, kinds, texts, directions = set(), set(), set(), [], set()
     for _, api, name in params:
         tool = tools.get(api)
@@ -122,13 +145,20 @@ def profile(key: str, params: list[tuple[int, str, str]], tools: dict[str, ToolS
         vocabulary |= vocabulary_of(name) | vocabulary_of(description)
         names |= vocabulary_of(name)
         kinds |= {k for k, ws in _KINDS.items() if (name_words | described) & ws}
+        if re.match(r"(?:kind|type|sort) of\b", description.lower()):  # "Kind of place."
+            kinds = (kinds - {"place", "person"}) | {"category"}
         if spec and spec.type in ("integer", "number") and not kinds & {"amount", "duration"}:
             kinds.add("count")
         if name_words & _FROM_WORDS or described & _FROM_WORDS - {"start"}:
             directions.add("from")
-        if name_words & _TO_WORDS or (described & _TO_WORDS and not described & _FROM_WORDS):
+        described_to = described & (_TO_WORDS - {"to"}) or _DESCRIBED_TO.search(description.lower())
+        if name_words & _TO_WORDS or (described_to and not described & _FROM_WORDS):
             directions.add("to")
         texts += [humanise(name), f"{humanise(name)}: {description}".strip(": ")]
+        if value:
+            texts.append(f"{humanise(name)}: {value}")
+    if not directions and said_after in ("from", "to", "into"):
+        directions.add("from" if said_after == "from" else "to")
     direction = directions.pop() if len(directions) == 1 else None
     return Profile(
         key,
@@ -151,6 +181,7 @@ class Signals:
     direction: str | None
     step: int | None  # the call a "step N" names (0-based)
     raw_words: set[str]
+    focus: set[str] = field(default_factory=set)  # stemmed nouns its question words govern
 
 
 def read_question(question: str) -> Signals:
@@ -159,12 +190,14 @@ def read_question(question: str) -> Signals:
     came, goes = bool(_FROM_QUESTION.search(text)), bool(_TO_QUESTION.search(text))
     direction = "from" if came and not goes else "to" if goes and not came else None
     step = _STEP.search(text)
+    focus = {_stem(w) for w in _FOCUS.findall(text) if w not in _NOT_FOCUS}
     return Signals(
         content(question),
         kinds,
         direction,
         int(step.group(1)) - 1 if step else None,
         set(words(question)),
+        focus,
     )
 
 
@@ -176,6 +209,7 @@ class Weights:
     kind: float = 0.3
     direction: float = 0.2
     api: float = 0.25
+    focus: float = 0.3
 
 
 def _evidence(asked: set[str], bags: list[set[str]]) -> list[float]:
@@ -207,11 +241,14 @@ def scores(
     asked = signals.vocabulary - {w for a in named for w in content(a)}
     topic = set().union(*(content(a) for p in profiles for a in p.apis), *topics)
     by_words = _evidence(asked, [p.vocabulary - (topic - p.names) for p in profiles])
+    focused = any(_focus_in(signals.focus, p) for p in profiles)
     out = []
     for p, sim, w in zip(profiles, similarity, by_words, strict=True):
         score = sim + weights.words * w
-        if signals.kinds & p.kinds:
-            score += weights.kind
+        if focused:  # the very thing asked for is this parameter's, or another's
+            score += weights.focus if _focus_in(signals.focus, p) else -weights.focus
+        if signals.kinds:  # "how many" asks for a count, not a room
+            score += weights.kind if signals.kinds & p.kinds else -weights.kind / 2
         if signals.direction and p.direction:
             score += weights.direction if signals.direction == p.direction else -weights.direction
         if named:
@@ -222,6 +259,12 @@ def scores(
             score += weights.api if signals.step in p.calls else -weights.api
         out.append(score)
     return out
+
+
+def _focus_in(focus: set[str], p: Profile) -> bool:
+    """Whether the thing asked for is one of the profile's words, or ends one of its compounds
+    ("rooms" asks for the bedrooms too)."""
+    return any(v == f or (len(f) >= 4 and v.endswith(f)) for f in focus for v in p.vocabulary)
 
 
 def without_calls(question: str, apis: set[str]) -> str:

@@ -114,6 +114,8 @@ def parse_solution(text: str) -> tuple[list[dict[str, Any]] | None, str | None]:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# Code is not speech: a "?" in a fenced block or an inline span (``f".../{city}?"``) asks nothing.
+_CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.S)
 
 
 def asked(visible: str) -> str:
@@ -122,7 +124,7 @@ def asked(visible: str) -> str:
     nothing (a statement, a plan, an echo of the APIs)."""
     if TAG_QUESTION in visible:
         return _section(visible, TAG_QUESTION)
-    sentences = (s.strip() for s in _SENTENCE_END.split(visible))
+    sentences = (s.strip() for s in _SENTENCE_END.split(_CODE.sub(" ", visible)))
     return " ".join(s for s in sentences if s.rstrip("\"')]* ").endswith("?"))
 
 

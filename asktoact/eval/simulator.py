@@ -14,8 +14,10 @@ Backends:
 * ``rules`` (offline default): the judgement scores the question against each fact from what
   the user knows (:mod:`asktoact.eval.matching`: sentence-embedding similarity to the parameter's
   name and description, distinctive words, the kind of value and direction asked for, the API or
-  step named); the best match at or above ``match_threshold`` is the target, and an unmatched
-  question is vague when its best score reaches ``vague_threshold``. The reply comes from the persona's templates and
+  step named, and the noun its question word governs: "what *number*"); the best match at or
+  above ``match_threshold`` is the target — or at or above ``near_match_threshold`` when it leads
+  the runner-up by ``lead_threshold`` — and an unmatched question is vague when its best score
+  reaches ``vague_threshold``. The reply comes from the persona's templates and
   avoidance rates.
 * ``litellm``: a model playing the persona writes the reply; it knows the original request only
   (AskToAct F.2's structure, our words). The judgement is a separate structured call that sees the
@@ -130,7 +132,9 @@ def _content_words(name: str) -> set[str]:
         "persona": {"choices": ("random", *PERSONAS)},
         "match_threshold": UNIT,
         "vague_threshold": UNIT,
-        **{f"{k}_weight": UNIT for k in ("word", "kind", "direction", "api")},
+        "near_match_threshold": UNIT,
+        "lead_threshold": UNIT,
+        **{f"{k}_weight": UNIT for k in ("word", "kind", "direction", "api", "focus")},
         "embed_batch_size": {"ge": 1},
     },
 )
@@ -143,10 +147,13 @@ class RulesSimulator:
         model: str = "all-MiniLM-L6-v2",
         match_threshold: float = 0.5,
         vague_threshold: float = 0.3,
+        near_match_threshold: float = 0.4,
+        lead_threshold: float = 0.2,
         word_weight: float = 0.35,
         kind_weight: float = 0.3,
         direction_weight: float = 0.2,
         api_weight: float = 0.25,
+        focus_weight: float = 0.3,
         device: str = "cpu",
         embed_batch_size: int = 256,
     ):
@@ -155,7 +162,10 @@ class RulesSimulator:
         self.name = name
         self.scorer = SimilarityScorer(model, embed_batch_size, device)
         self.match, self.vague = match_threshold, vague_threshold
-        self.weights = matching.Weights(word_weight, kind_weight, direction_weight, api_weight)
+        self.near, self.lead = near_match_threshold, lead_threshold
+        self.weights = matching.Weights(
+            word_weight, kind_weight, direction_weight, api_weight, focus_weight
+        )
         self.persona, self.seed = persona, seed
 
     def start(self, record: TransformationRecord, tools: list[ToolSpec]) -> UserContext:
@@ -168,12 +178,13 @@ class RulesSimulator:
             record.id, record.original_query, intents, stated, persona, topics=topics
         )
 
-    def score(self, ctx: UserContext, question: str, q_emb) -> tuple[str | None, float]:
-        """The fact the question most likely asks for (:mod:`asktoact.eval.matching`), and its
-        score; on a tie, the intent still open (a user answers that rather than repeat one)."""
+    def score(self, ctx: UserContext, question: str, q_emb) -> tuple[str | None, float, float]:
+        """The fact the question most likely asks for (:mod:`asktoact.eval.matching`), its score
+        and its lead over the runner-up; on a tie, the intent still open (a user answers that
+        rather than repeat one)."""
         candidates = ctx.intents + ctx.stated
         if not candidates:
-            return None, -1.0
+            return None, -1.0, 0.0
         sims = [float((self.scorer.embed(f.profile.texts) @ q_emb).max()) for f in candidates]
         signals = matching.read_question(question)
         profiles = [f.profile for f in candidates]
@@ -184,7 +195,8 @@ class RulesSimulator:
             return round(combined[k], 4), fact.key.startswith("I") and fact.key not in ctx.clarified
 
         best = max(range(len(candidates)), key=rank)
-        return candidates[best].key, combined[best]
+        runner_up = max((c for k, c in enumerate(combined) if k != best), default=0.0)
+        return candidates[best].key, combined[best], combined[best] - max(runner_up, 0.0)
 
     def judge(self, items: list[tuple[UserContext, str]]) -> list[tuple[str | None, bool]]:
         """(target, vague) for each (user, question)."""
@@ -193,8 +205,11 @@ class RulesSimulator:
         q_embs = self.scorer.embed([matching.without_calls(q, ctx.apis) for ctx, q in items])
         out = []
         for (ctx, question), q_emb in zip(items, q_embs, strict=True):
-            target, score = self.score(ctx, question, q_emb)
-            out.append((target if score >= self.match else None, score >= self.vague))
+            target, score, lead = self.score(ctx, question, q_emb)
+            # A question well above the vague level that points at one fact far more than at
+            # any other is understood even when its words are few ("How warm should it be?").
+            clear = score >= self.match or (score >= self.near and lead >= self.lead)
+            out.append((target if clear else None, score >= self.vague))
         return out
 
     def reply_batch(self, items: list[tuple[UserContext, str]]) -> list[Judgement]:
