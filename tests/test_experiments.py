@@ -276,3 +276,14 @@ def test_the_out_of_domain_set_is_taskbench_when_found_else_held_out_demo_domain
     over = job.generate_overrides(cfg, ood=True)
     assert over[: len(cfg.ood_fallback_overrides)] == list(cfg.ood_fallback_overrides)
     assert "augmentation.ratio=0.0" in over
+
+
+def test_a_source_without_its_own_check_is_available_when_its_path_exists(tmp_path):
+    from omegaconf import OmegaConf
+
+    from asktoact.data.sources import available
+
+    bfcl = "asktoact.data.sources.bfcl.load"
+    assert available(OmegaConf.create({"_target_": bfcl, "path": str(tmp_path)}))
+    assert not available(OmegaConf.create({"_target_": bfcl, "path": str(tmp_path / "absent")}))
+    assert available(OmegaConf.create({"_target_": "asktoact.data.sources.demo.load"}))

@@ -84,16 +84,10 @@ def model_config(cfg: DictConfig) -> DictConfig:
 def ood_source(cfg: DictConfig) -> str:
     """``ood_overrides`` when the scale's out-of-domain data (TaskBench) is on disk or comes from
     the hub, else ``ood_fallback_overrides`` (the held-out demo domains)."""
-    data = _composed("generate", tuple(cfg.ood_overrides)).data
-    if data.get("path") is None and not data.get("hub_id"):
-        return "ood_overrides"  # a source that needs no folder
-    if data._target_ == "asktoact.data.sources.taskbench.load":
-        from asktoact.data.sources import taskbench
+    from asktoact.data.sources import available
 
-        found = taskbench.locate(data.path, data.hub_id, data.hub_subset, data.tool_file)
-    else:
-        found = Path(data.path).exists()
-    return "ood_overrides" if found else "ood_fallback_overrides"
+    data = _composed("generate", tuple(cfg.ood_overrides)).data
+    return "ood_overrides" if available(data) else "ood_fallback_overrides"
 
 
 def eval_source(cfg: DictConfig) -> str:

@@ -63,6 +63,11 @@ def locate(
     return Path(files[0]).parent
 
 
+def available(data: Any) -> bool:
+    """The folder is on disk or the hub answers (:func:`asktoact.data.sources.available`)."""
+    return locate(data.path, data.hub_id, data.hub_subset, data.tool_file) is not None
+
+
 @configurable(exclude=("rejects",))
 def load(
     path: str | None = None,
