@@ -329,3 +329,23 @@ def test_a_clear_lead_is_understood_below_the_match_threshold(simulator, monkeyp
     for (score, lead), want in {(0.45, 0.25): "I0", (0.45, 0.1): None, (0.39, 0.3): None}.items():
         monkeypatch.setattr(simulator, "score", lambda *a, s=score, d=lead: ("I0", s, d))
         assert simulator.judge([(ctx, "How warm should it be?")]) == [(want, True)]
+
+
+def test_a_question_word_that_asks_for_a_kind_counts_against_the_other_kinds():
+    """A "how many" question asks for a count: +0.3 for the integer parameter, -0.15 (half the kind
+    weight) for the room, on equal similarities and no other signal."""
+    from asktoact.eval.matching import Weights, profile, read_question, scores
+
+    spec = {
+        "name": "rent",
+        "description": "Find a flat.",
+        "parameters": {
+            "bedrooms": {"type": "integer", "description": "Bedrooms."},
+            "room": {"type": "string", "description": "Room name."},
+        },
+    }
+    tools = {"rent": ToolSpec.from_dict(spec)}
+    count, place = (profile(k, [(0, "rent", k)], tools) for k in ("bedrooms", "room"))
+    assert count.kinds == {"count"} and place.kinds == {"place"}
+    got = scores(read_question("How many?"), [count, place], [0.5, 0.5], Weights())
+    assert got == pytest.approx([0.8, 0.35])

@@ -7,16 +7,23 @@ gets a :class:`Profile` built from exactly that: its parameter's words, its desc
 the API it belongs to and the call's position, the *kind* of value it is (a place, a moment, a
 count...) and the *direction* its name or description gives (``from_currency`` vs
 ``to_currency``, ``origin`` vs ``destination``). A question is scored against every profile of
-the dialogue by four signals:
+the dialogue by these signals:
 
 * **meaning** — the sentence-embedding similarity of the question to the parameter's name and
-  description (a paraphrase that shares no word still lands near its parameter);
+  description, and to the value as the user knows it ("league: La Liga"): a paraphrase that
+  shares no word still lands near its parameter;
 * **words** — the question's words found in the profile, each weighted by how few of the
   dialogue's facts share it (``currency`` tells nothing when two facts are currencies; ``from``
   does);
 * **kind** — the question word asks for the fact's kind ("where" a place, "when" a moment, "how
-  many" a count, "how long" a duration, "who" a person, "what kind" a category);
-* **direction** — a question about where something comes *from* is not about where it goes *to*;
+  many" a count, "how long" a duration, "who" a person, "what kind" a category), and not for
+  the facts of other kinds;
+* **focus** — the noun the question word governs ("what *number* should I text?") is the thing
+  asked for: it counts for the fact whose words hold it and against the others, more than a
+  word elsewhere in the sentence ("text");
+* **direction** — a question about where something comes *from* is not about where it goes *to*
+  (from the parameter's name or description, else from the user's own request: "order pad thai
+  *from* Spice Route");
 * and a question that names an API, or a step ("translate_text (step 3)"), is about that call.
 
 The tables below are small and general (English question words and direction words), not a list
