@@ -245,8 +245,8 @@ def matching_rates(dataset, simulator, fixtures_dir):
 @pytest.mark.slow
 def test_the_simulator_names_the_intent_a_question_asks_for(matching_rates):
     """Measured floors (figures in docs/evaluation.md): every family >= 95 %, the held-out
-    paraphrases (written after the matcher's last change, never tuned on) included. The issue's
-    "within 3 points" holds for templates and dataset, not for the paraphrases (95.7 % and
+    paraphrases (written after the matcher's last change, never tuned on) included. The target
+    of "within 3 points" holds for templates and dataset, not for the paraphrases (95.7 % and
     96.6 % when written, against 100 %)."""
     rate = {f: r for f, (r, _) in matching_rates.items()}
     assert rate["templates"] >= 0.99 and rate["dataset"] >= 0.99
