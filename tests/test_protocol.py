@@ -289,6 +289,32 @@ def test_evaluation_stores_are_keyed_by_personas_simulator_and_reward_table(
     assert store() != base
 
 
+def test_a_change_to_the_scoring_code_never_reuses_a_stored_evaluation(
+    tmp_path, compose, dataset, monkeypatch
+):
+    """Code that counts or matches questions differently (here: a stand-in module whose source
+    changes) gives another protocol fingerprint, hence another store entry and no resume."""
+    import types
+
+    from asktoact.eval import protocol
+    from asktoact.jobs import job
+
+    def store() -> str:
+        cfg = compose("job", f"eval_root={tmp_path}", f"cache_dir={tmp_path}")
+        return job.evaluation_store(cfg, "/models/m/merged", dataset)[1].name
+
+    source = tmp_path / "matcher.py"
+    source.write_text("THRESHOLD = 0.5\n")
+    stand_in = types.SimpleNamespace(__file__=str(source))
+    monkeypatch.setattr(protocol, "_PROTOCOL_MODULES", (*protocol._PROTOCOL_MODULES, stand_in))
+    protocol.source_digest.cache_clear()
+    before, entry = protocol.fingerprint(), store()
+    source.write_text("THRESHOLD = 0.4\n")
+    protocol.source_digest.cache_clear()
+    assert protocol.fingerprint() != before and store() != entry
+    protocol.source_digest.cache_clear()
+
+
 @pytest.mark.slow
 def test_a_changed_setting_never_resumes_an_old_checkpoint(tmp_path, compose, build_dataset):
     from asktoact.config import ConfigError

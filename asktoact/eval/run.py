@@ -23,7 +23,7 @@ from asktoact.configurable import UNIT
 from asktoact.configurable import config_field as F
 from asktoact.data.build import BuildsData, ensure_dataset
 from asktoact.errors import ConfigError, UserError
-from asktoact.eval import personas, tooluse
+from asktoact.eval import protocol, tooluse
 from asktoact.eval.episode import Episode, run_episodes
 from asktoact.eval.metrics import Outcome, aggregate, bootstrap_intervals, breakdown
 from asktoact.identity import claim, dataset_fingerprint, folder_fingerprint, resolved
@@ -67,13 +67,13 @@ RESUME_MAY_CHANGE = (
 def resume_identity(cfg: DictConfig) -> dict[str, Any]:
     """What the transcripts in a run folder must have been played with to be continued: the
     resolved config (less :data:`RESUME_MAY_CHANGE`), the content of the dataset it names and of
-    the agent's model (and adapter) folders, and the persona set."""
+    the agent's model (and adapter) folders, and the protocol (personas and scoring code)."""
     identity = resolved(cfg, RESUME_MAY_CHANGE)
     if cfg.data.path:
         identity["dataset_content"] = dataset_fingerprint(resolve_dataset_dir(cfg.data.path))
     for key in ("path", "adapter"):
         identity[f"agent_{key}_content"] = folder_fingerprint(cfg.agent.get(key))
-    identity["personas"] = personas.fingerprint()
+    identity["protocol"] = protocol.fingerprint()
     return identity
 
 

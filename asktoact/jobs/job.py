@@ -24,7 +24,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from asktoact.config import compose
-from asktoact.eval import personas
+from asktoact.eval import protocol
 from asktoact.identity import config_hash, resolved
 from asktoact.io import atomic_dir, resolve_dataset_dir, write_json, write_text
 
@@ -289,7 +289,8 @@ def evaluation_store(cfg: DictConfig, model_path: str | None, data: Path):
     identity["model"] = model_identity(model_path) if model_path else cfg.agent_model
     split = resolve_dataset_dir(data).parent / f"{ecfg.data.split}.jsonl"
     identity["queries"] = hashlib.sha256(split.read_bytes()).hexdigest()[:16]
-    identity["personas"] = personas.fingerprint()  # a new or reworded persona evaluates anew
+    # a reworded persona or a changed rule for counting or matching questions evaluates anew
+    identity["protocol"] = protocol.fingerprint()
     name = f"{identity['model']}-{ecfg.data.split}"
     return ecfg, _store(Path(cfg.eval_root) / cfg.scale_name, name, ecfg, identity)
 
