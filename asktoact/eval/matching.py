@@ -86,6 +86,7 @@ _STEP = re.compile(r"\bstep (\d+)\b")
 # "to" in a description is a direction only where it ends a phrase ("ISO code to convert to.");
 # before a verb it is an infinitive ("Text to translate.").
 _DESCRIBED_TO = re.compile(r"\bto\s*(?:[.,;:)]|$)")
+_KIND_OF = re.compile(r"(?:kind|type|sort) of\b")
 # The thing a question asks for: the noun its question word governs ("what *number*", "which
 # *specialist*", "how many *rooms*", "what kind of *product*").
 _FOCUS = re.compile(
@@ -152,7 +153,7 @@ def profile(
         vocabulary |= vocabulary_of(name) | vocabulary_of(description)
         names |= vocabulary_of(name)
         kinds |= {k for k, ws in _KINDS.items() if (name_words | described) & ws}
-        if re.match(r"(?:kind|type|sort) of\b", description.lower()):  # "Kind of place."
+        if _KIND_OF.match(description.lower()):  # "Kind of place." names a category
             kinds = (kinds - {"place", "person"}) | {"category"}
         if spec and spec.type in ("integer", "number") and not kinds & {"amount", "duration"}:
             kinds.add("count")
@@ -248,12 +249,13 @@ def scores(
     asked = signals.vocabulary - {w for a in named for w in content(a)}
     topic = set().union(*(content(a) for p in profiles for a in p.apis), *topics)
     by_words = _evidence(asked, [p.vocabulary - (topic - p.names) for p in profiles])
-    focused = any(_focus_in(signals.focus, p) for p in profiles)
+    holds_focus = [_focus_in(signals.focus, p) for p in profiles]
+    focused = any(holds_focus)
     out = []
-    for p, sim, w in zip(profiles, similarity, by_words, strict=True):
+    for p, sim, w, holds in zip(profiles, similarity, by_words, holds_focus, strict=True):
         score = sim + weights.words * w
         if focused:  # the very thing asked for is this parameter's, or another's
-            score += weights.focus if _focus_in(signals.focus, p) else -weights.focus
+            score += weights.focus if holds else -weights.focus
         if signals.kinds:  # "how many" asks for a count, not a room
             score += weights.kind if signals.kinds & p.kinds else -weights.kind / 2
         if signals.direction and p.direction:

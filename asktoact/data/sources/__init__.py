@@ -8,16 +8,16 @@ it can be had with an ``available(data)`` beside it in its module.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
+from hydra.utils import get_object
 from omegaconf import DictConfig
 
 
 def available(data: DictConfig) -> bool:
     """Whether a ``data`` config's input can be had: its module's own ``available(data)`` when it
     has one, else whether its ``path`` exists (a source without a path needs no input)."""
-    module = importlib.import_module(data._target_.rsplit(".", 1)[0])
+    module = get_object(data._target_.rpartition(".")[0])  # the loader's module
     check = getattr(module, "available", None)
     if check is not None:
         return bool(check(data))
