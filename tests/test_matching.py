@@ -2,8 +2,10 @@
 
 The labelled matching set: for every unspecified intent of the demo test dialogues, questions in
 four phrasing families — the training templates (``data/clarify.py``), the dataset's own
-questions, independent paraphrases written for this test (``fixtures/paraphrases.json``) — and
-non-questions (statements and JSON echoes of the APIs), plus off-topic and vague questions.
+questions, independent paraphrases written for this test (three sets: ``fixtures/paraphrases.json``
+tuned on, ``paraphrases_heldout.json`` whose misses were read while the matcher last changed,
+``paraphrases_fresh.json`` written after that change and never tuned on) — and non-questions
+(statements and JSON echoes of the APIs), plus off-topic and vague questions.
 """
 
 from __future__ import annotations
@@ -180,7 +182,7 @@ def test_the_oracle_clarifies_every_intent_against_every_persona(
     assert (m["CE"] < 1.0) is dodges
 
 
-def families(rec, tools, group, paraphrases, heldout):
+def families(rec, tools, group, paraphrases, heldout, fresh):
     i, name, arg = group[0]
     api = rec.key_info[i].name
     noun = noun_for(next(t for t in tools if t.name == api).param(name), name)
@@ -189,6 +191,7 @@ def families(rec, tools, group, paraphrases, heldout):
     yield "dataset", [arg.question]
     yield "paraphrases", paraphrases.get(api, {}).get(name, [])
     yield "held-out paraphrases", heldout.get(api, {}).get(name, [])
+    yield "fresh paraphrases", fresh.get(api, {}).get(name, [])
 
 
 def ambiguous(ctx, key: str) -> bool:
@@ -208,9 +211,9 @@ VAGUE = ["Can you tell me more?", "Could you give me more details?", "What do yo
 
 @pytest.fixture(scope="module")
 def matching_rates(dataset, simulator, fixtures_dir):
-    paraphrases, heldout = (
+    paraphrases, heldout, fresh = (
         json.loads((fixtures_dir / f"{name}.json").read_text())
-        for name in ("paraphrases", "paraphrases_heldout")
+        for name in ("paraphrases", "paraphrases_heldout", "paraphrases_fresh")
     )
     hits, n = Counter(), Counter()
     for row in rows_of(dataset):
@@ -219,7 +222,7 @@ def matching_rates(dataset, simulator, fixtures_dir):
         for k, group in enumerate(groups(rec)):
             if group[0][2].strategy == "partial":
                 continue
-            for family, questions in families(rec, tools, group, paraphrases, heldout):
+            for family, questions in families(rec, tools, group, paraphrases, heldout, fresh):
                 if family.endswith("paraphrases") and ambiguous(ctx, f"I{k}"):
                     n["ambiguous"] += len(questions)
                     continue
@@ -244,17 +247,18 @@ def matching_rates(dataset, simulator, fixtures_dir):
 
 @pytest.mark.slow
 def test_the_simulator_names_the_intent_a_question_asks_for(matching_rates):
-    """Measured floors (figures in docs/evaluation.md): every family >= 95 %, the held-out
-    paraphrases (written after the matcher's last change, never tuned on) included. The target
-    of "within 3 points" holds for templates and dataset, not for the paraphrases (95.7 % and
-    96.6 % when written, against 100 %)."""
+    """Measured floors (figures in docs/evaluation.md): every family >= 95 % and all of them within
+    3 points of each other (100, 100, 98.7, 97.4 and 100 % when last measured), the fresh
+    paraphrases (written after the matcher's last change, never tuned on) included."""
     rate = {f: r for f, (r, _) in matching_rates.items()}
-    assert rate["templates"] >= 0.99 and rate["dataset"] >= 0.99
-    assert rate["paraphrases"] >= 0.95 and rate["held-out paraphrases"] >= 0.95
+    phrasings = ["templates", "dataset", *(f"{s}paraphrases" for s in ("", "held-out ", "fresh "))]
+    assert min(rate[f] for f in phrasings) >= 0.95
+    assert max(rate[f] for f in phrasings) - min(rate[f] for f in phrasings) <= 0.03
     assert rate["non-questions answered"] <= 0.01
     assert rate["off-topic matched"] <= 0.02 and rate["vague matched"] == 0.0
     assert matching_rates["paraphrases"][1] >= 200 and matching_rates["templates"][1] >= 400
     assert matching_rates["held-out paraphrases"][1] >= 200
+    assert matching_rates["fresh paraphrases"][1] >= 100
 
 
 # -- the signals, one by one ---------------------------------------------------------------------
@@ -349,3 +353,37 @@ def test_a_question_word_that_asks_for_a_kind_counts_against_the_other_kinds():
     assert count.kinds == {"count"} and place.kinds == {"place"}
     got = scores(read_question("How many?"), [count, place], [0.5, 0.5], Weights())
     assert got == pytest.approx([0.8, 0.35])
+
+
+def test_a_bare_what_asks_for_a_thing_not_a_place():
+    """ "What should I order for you?" governs no noun and asks for a thing: the dish keeps its
+    score, the restaurant and the address (places) lose half the kind weight (0.15); "what is
+    the ..." and "what do you mean" with a focus or a kind are not bare."""
+    from asktoact.eval.matching import Weights, profile, read_question, scores
+
+    spec = {
+        "name": "food_delivery",
+        "description": "Bring a meal.",
+        "parameters": {
+            "dish": {"type": "string", "description": "Dish."},
+            "address": {"type": "string", "description": "Delivery address."},
+        },
+    }
+    tools = {"food_delivery": ToolSpec.from_dict(spec)}
+    dish, address = (profile(k, [(0, "food_delivery", k)], tools) for k in ("dish", "address"))
+    signals = read_question("What should I order for you?")
+    assert signals.thing and not signals.kinds and not signals.focus
+    assert scores(signals, [dish, address], [0.5, 0.5], Weights()) == pytest.approx([0.5, 0.35])
+    assert not read_question("What is the destination?").thing
+    assert not read_question("What time would you like?").thing  # a moment, not a thing
+
+
+def test_what_a_thing_is_also_called_counts_as_its_word():
+    """The dish is also food, a meal, what one eats; the query is what one looks for: "what would
+    you like to eat?" holds a word of the dish (stemmed "eat") and none of the address."""
+    from asktoact.eval.matching import read_question, vocabulary_of
+
+    assert {"food", "meal", "eat"} <= vocabulary_of("dish")
+    assert {"look", "search", "find"} <= vocabulary_of("query")
+    assert "eat" in read_question("What would you like to eat?").vocabulary
+    assert not vocabulary_of("Delivery address.") & {"food", "meal", "eat"}

@@ -14,10 +14,12 @@ the dialogue by these signals:
   shares no word still lands near its parameter;
 * **words** — the question's words found in the profile, each weighted by how few of the
   dialogue's facts share it (``currency`` tells nothing when two facts are currencies; ``from``
-  does);
+  does); a profile holds, beside its own words, what else a user calls the thing or does with it
+  (a dish is food, what one eats; a query is what one looks for);
 * **kind** — the question word asks for the fact's kind ("where" a place, "when" a moment, "how
   many" a count, "how long" a duration, "who" a person, "what kind" a category), and not for
-  the facts of other kinds;
+  the facts of other kinds; a bare "what" ("what should I order?") asks for a thing, not for a
+  place, a moment, a count or a person;
 * **focus** — the noun the question word governs ("what *number* should I text?") is the thing
   asked for: it counts for the fact whose words hold it and against the others, more than a
   word elsewhere in the sentence ("text");
@@ -61,6 +63,24 @@ _KIND_WORDS = {
 }
 _KINDS = {kind: set(ws.split()) for kind, ws in _KIND_WORDS.items()}
 
+# What else a user calls a thing, or does with it, by a word of its parameter's name or
+# description: "what would you like to eat?" asks for the dish, "what are you looking for?" for
+# the search query. General English, like the question words below; not our question templates.
+_ALSO_CALLED_WORDS = {
+    "dish": "food meal eat",
+    "cuisine": "food",
+    "query": "look search find",
+    "keyword": "look search find",
+    "product": "item thing buy purchase",
+    "program": "cycle setting",
+    "league": "competition division",
+    "song": "music tune listen",
+    "film": "movie watch",
+    "message": "say write",
+    "brand": "make maker",
+}
+_ALSO_CALLED = {word: set(ws.split()) for word, ws in _ALSO_CALLED_WORDS.items()}
+
 # What kind of value a question word asks for.
 _QUESTION_KINDS = [
     (r"\bwhere\b|\bwhich (?:city|town|place|address|airport)\b", {"place"}),
@@ -83,6 +103,12 @@ _TO_QUESTION = re.compile(
     r"|\bdestination\b"
 )
 _STEP = re.compile(r"\bstep (\d+)\b")
+# "What" as the object or subject of a verb ("what would you like", "what should go in") asks
+# for a thing: not a place, a moment, a count, an amount, a duration or a person.
+_THING = re.compile(
+    r"\bwhat (?:would|should|do|does|did|can|could|will|shall|are|am) (?:you|i|we)\b"
+    r"|\bwhat (?:should|would|will|can|could) (?:go|be)\b"
+)
 # "to" in a description is a direction only where it ends a phrase ("ISO code to convert to.");
 # before a verb it is an infinitive ("Text to translate.").
 _DESCRIBED_TO = re.compile(r"\bto\s*(?:[.,;:)]|$)")
@@ -115,7 +141,8 @@ def vocabulary_of(text: str) -> set[str]:
     """Content words of a parameter's name or description, with the words the project's keyword
     table (:mod:`asktoact.data.phrasing`) gives for the same kind of thing ("subject" → title)."""
     found = set(words(text))
-    return content(text) | {_stem(s) for w in found for s in synonyms(w)}
+    related = {s for w in found for s in (*synonyms(w), *_ALSO_CALLED.get(w, ()))}
+    return content(text) | {_stem(s) for s in related}
 
 
 @dataclass
@@ -190,6 +217,7 @@ class Signals:
     step: int | None  # the call a "step N" names (0-based)
     raw_words: set[str]
     focus: set[str] = field(default_factory=set)  # stemmed nouns its question words govern
+    thing: bool = False  # a bare "what" that asks for a thing (see _THING)
 
 
 def read_question(question: str) -> Signals:
@@ -199,6 +227,7 @@ def read_question(question: str) -> Signals:
     direction = "from" if came and not goes else "to" if goes and not came else None
     step = _STEP.search(text)
     focus = {_stem(w) for w in _FOCUS.findall(text) if w not in _NOT_FOCUS}
+    thing = not kinds and not focus and bool(_THING.search(text))
     return Signals(
         content(question),
         kinds,
@@ -206,6 +235,7 @@ def read_question(question: str) -> Signals:
         int(step.group(1)) - 1 if step else None,
         set(words(question)),
         focus,
+        thing,
     )
 
 
@@ -258,6 +288,8 @@ def scores(
             score += weights.focus if holds else -weights.focus
         if signals.kinds:  # "how many" asks for a count, not a room
             score += weights.kind if signals.kinds & p.kinds else -weights.kind / 2
+        elif signals.thing and p.kinds - {"category"}:  # "what should I order?" is no address
+            score -= weights.kind / 2
         if signals.direction and p.direction:
             score += weights.direction if signals.direction == p.direction else -weights.direction
         if named:
