@@ -98,6 +98,9 @@ def test_tiny_multirun_end_to_end_into_tables(tmp_path, job_multirun):
     # evaluation of another model that happens to sit in a folder of the same name (merged/)
     evals = sorted(p.name.rsplit("-", 2)[0] for p in (tmp_path / "evals" / "tiny").iterdir())
     assert len(evals) == 3 and len(set(evals)) == 3, evals
+    # Whatever a job takes from a store, its log says so (the dataset: built once, then reused)
+    logs = "".join(p.read_text() for p in (tmp_path / "runs" / "main").glob("*/*.log"))
+    assert logs.count("building dataset") == 1 and logs.count("reusing dataset") == 2
 
 
 @pytest.mark.slow

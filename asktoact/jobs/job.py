@@ -182,6 +182,8 @@ def stored_dataset(gcfg: DictConfig, root: Path, name: str) -> Path:
     if not (out / "manifest.json").exists():
         log.info("building dataset %s", out)
         build(gcfg, out)
+    else:
+        log.info("reusing dataset %s", out)
     return out
 
 
@@ -209,6 +211,8 @@ def model(cfg: DictConfig, data: Path) -> tuple[str, dict[str, Any]]:
             subprocess.run(launch, check=True)
         else:
             run_training(tcfg, out)
+    else:
+        log.info("reusing model %s", out)
     summary = json.loads(summary_file.read_text())
     return summary["outputs"]["merged"], summary
 
