@@ -109,6 +109,40 @@ def test_ddp_on_two_cpu_processes_reaches_the_single_process_weights(tmp_path, b
     assert (tmp_path / "ddp" / "train_ddp_process_1.log").exists()  # a second rank really ran
 
 
+def test_concurrent_jobs_make_a_shared_store_entry_one_after_the_other(tmp_path, caplog):
+    """Two jobs of a sweep that need one dataset: the second waits (and says so) until the
+    first has made it, so neither clears the other's half-written files (two submitit jobs
+    building one dataset at once failed on a vanished temporary folder)."""
+    import logging
+    import threading
+
+    entry, order = tmp_path / "data" / "demo-r0.3-s0-abc", []
+    inside, done = threading.Event(), threading.Event()
+
+    def first():
+        with job._one_maker(entry):
+            inside.set()
+            done.wait(30)  # until the second has found the entry taken
+            order.append("first")
+
+    def second():
+        with job._one_maker(entry):
+            order.append("second")
+
+    caplog.set_level(logging.INFO, logger=job.log.name)
+    one = threading.Thread(target=first)
+    one.start()
+    assert inside.wait(30)
+    two = threading.Thread(target=second)
+    two.start()
+    while "waiting for" not in caplog.text and two.is_alive():
+        two.join(0.05)
+    assert f"waiting for {entry}: another job is making it" in caplog.text and order == []
+    done.set()
+    one.join(30), two.join(30)
+    assert order == ["first", "second"]
+
+
 @pytest.mark.slow
 def test_a_job_sweep_runs_through_submitit_local(tmp_path, job_multirun):
     """Two jobs (the untrained base and a LoRA row), each a real submitit job."""

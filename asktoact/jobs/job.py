@@ -11,6 +11,7 @@ setting always builds anew. The job writes ``metrics.json`` labelled with its ex
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -168,6 +169,27 @@ def _store(root: Path, readable: str, cfg: DictConfig, data: dict[str, Any]) -> 
     return out
 
 
+@contextlib.contextmanager
+def _one_maker(out: Path):
+    """Hold the store entry ``out`` while it is made: the concurrent jobs of a sweep (submitit,
+    joblib, a SLURM array) that need the same dataset or model wait for the first job to make it
+    and then reuse it, instead of making it twice in one folder, where each would clear the
+    other's half-written files as a killed run's leftovers."""
+    from filelock import FileLock, Timeout
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out.parent / f".{out.name}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info("waiting for %s: another job is making it", out)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def dataset(cfg: DictConfig, ood: bool = False) -> Path:
     gcfg = compose("generate", generate_overrides(cfg, ood))
     name = f"{'ood' if ood else cfg.source}-r{gcfg.augmentation.ratio}-s{cfg.seed}"
@@ -179,11 +201,12 @@ def stored_dataset(gcfg: DictConfig, root: Path, name: str) -> Path:
     from asktoact.data.build import build
 
     out = _store(root, name, gcfg, resolved(gcfg, _WHERE))
-    if not (out / "manifest.json").exists():
-        log.info("building dataset %s", out)
-        build(gcfg, out)
-    else:
-        log.info("reusing dataset %s", out)
+    with _one_maker(out):
+        if not (out / "manifest.json").exists():
+            log.info("building dataset %s", out)
+            build(gcfg, out)
+        else:
+            log.info("reusing dataset %s", out)
     return out
 
 
@@ -204,15 +227,16 @@ def model(cfg: DictConfig, data: Path) -> tuple[str, dict[str, Any]]:
         name += f"-rank{cfg.lora_r}"
     out = _store(root, name, tcfg, identity)
     summary_file = out / "train_summary.json"
-    if not summary_file.exists():
-        launch = srun_command(tcfg, train_overrides(cfg, data), out)
-        if launch:
-            log.info("training on %s ranks: %s", tcfg.trainer.devices, " ".join(launch))
-            subprocess.run(launch, check=True)
+    with _one_maker(out):
+        if not summary_file.exists():
+            launch = srun_command(tcfg, train_overrides(cfg, data), out)
+            if launch:
+                log.info("training on %s ranks: %s", tcfg.trainer.devices, " ".join(launch))
+                subprocess.run(launch, check=True)
+            else:
+                run_training(tcfg, out)
         else:
-            run_training(tcfg, out)
-    else:
-        log.info("reusing model %s", out)
+            log.info("reusing model %s", out)
     summary = json.loads(summary_file.read_text())
     return summary["outputs"]["merged"], summary
 
@@ -258,8 +282,11 @@ def rl_model(cfg: DictConfig, sft: str, data: Path) -> tuple[str, dict[str, Any]
     identity |= {"sft": model_identity(sft), "dataset": data.name}
     root = Path(cfg.model_root) / cfg.scale_name
     out = _store(root, f"{identity['sft']}-irm", rcfg, identity)
-    if not (out / "rl_summary.json").exists():
-        run_rl(rcfg, out)
+    with _one_maker(out):
+        if not (out / "rl_summary.json").exists():
+            run_rl(rcfg, out)
+        else:
+            log.info("reusing model %s", out)
     summary = json.loads((out / "rl_summary.json").read_text())
     return summary["outputs"]["merged"], summary
 
@@ -273,13 +300,14 @@ def base_model(cfg: DictConfig, root: Path) -> str:
         return model_source(mcfg.model, cfg.cache_dir)
     identity = resolved(mcfg.model) | {"seed": cfg.seed}
     out = _store(root, f"{cfg.model_name}-base-s{cfg.seed}", mcfg, identity) / "model"
-    if not (out / "model.safetensors").exists():
-        from asktoact.train.models import load_model, load_tokenizer
+    with _one_maker(out):
+        if not (out / "model.safetensors").exists():
+            from asktoact.train.models import load_model, load_tokenizer
 
-        tok = load_tokenizer(mcfg.model, cfg.cache_dir)
-        with atomic_dir(out) as tmp:
-            load_model(mcfg.model, tok, cfg.seed).save_pretrained(tmp)
-            tok.save_pretrained(tmp)
+            tok = load_tokenizer(mcfg.model, cfg.cache_dir)
+            with atomic_dir(out) as tmp:
+                load_model(mcfg.model, tok, cfg.seed).save_pretrained(tmp)
+                tok.save_pretrained(tmp)
     return str(out)
 
 
@@ -304,10 +332,11 @@ def evaluation(cfg: DictConfig, model_path: str | None, data: Path) -> dict[str,
     from asktoact.eval.run import run_evaluation
 
     ecfg, out = evaluation_store(cfg, model_path, data)
-    if (out / "metrics.json").exists():
-        log.info("reusing evaluation %s", out)
-        return json.loads((out / "metrics.json").read_text())
-    return run_evaluation(ecfg, out)
+    with _one_maker(out):
+        if (out / "metrics.json").exists():
+            log.info("reusing evaluation %s", out)
+            return json.loads((out / "metrics.json").read_text())
+        return run_evaluation(ecfg, out)
 
 
 def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
