@@ -170,19 +170,20 @@ def _store(root: Path, readable: str, cfg: DictConfig, data: dict[str, Any]) -> 
 
 
 @contextlib.contextmanager
-def _one_maker(out: Path):
-    """Hold the store entry ``out`` while it is made: the concurrent jobs of a sweep (submitit,
-    joblib, a SLURM array) that need the same dataset or model wait for the first job to make it
-    and then reuse it, instead of making it twice in one folder, where each would clear the
-    other's half-written files as a killed run's leftovers."""
+def _one_maker(entry: Path):
+    """Hold the store entry while it is made: the concurrent jobs of a sweep (submitit, joblib,
+    a SLURM array) that need the same dataset or model wait for the first job to make it and
+    then reuse it, instead of making it twice in one folder, where each would clear the other's
+    half-written files as a killed run's leftovers. The lock file is the entry's own ``.lock``
+    (beside its config.yaml, so a store folder lists only entries)."""
     from filelock import FileLock, Timeout
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(out.parent / f".{out.name}.lock")
+    entry.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(entry / ".lock")
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        log.info("waiting for %s: another job is making it", out)
+        log.info("waiting for %s: another job is making it", entry)
         lock.acquire()
     try:
         yield
@@ -300,7 +301,7 @@ def base_model(cfg: DictConfig, root: Path) -> str:
         return model_source(mcfg.model, cfg.cache_dir)
     identity = resolved(mcfg.model) | {"seed": cfg.seed}
     out = _store(root, f"{cfg.model_name}-base-s{cfg.seed}", mcfg, identity) / "model"
-    with _one_maker(out):
+    with _one_maker(out.parent):  # not out itself: atomic_dir replaces that folder whole
         if not (out / "model.safetensors").exists():
             from asktoact.train.models import load_model, load_tokenizer
 
