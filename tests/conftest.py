@@ -262,12 +262,16 @@ def trained_runs():
     return runs_of
 
 
-# A job small enough for CI: 150 demo rows, a few training steps, two short dialogues per job
-# (list items are quoted: Hydra's grammar does not allow a bare '=' inside a list).
+# A job small enough for CI: 150 demo rows, a few training steps, two short dialogues per job,
+# written as keys of the job's step nodes (generate, train, evaluate).
 QUICK_JOB = (
-    "generate_overrides=['data=demo','data.n=150','quality.enabled=false']",
-    "train_overrides=['logger=none','+debug=fast']",
-    "eval_overrides=['data.limit=2','max_rounds=1','agent.max_new_tokens=8']",
+    "generate.data.n=150",
+    "generate.quality.enabled=false",
+    "logger@train.logger=none",
+    "+debug@train=steps",
+    "evaluate.data.limit=2",
+    "evaluate.max_rounds=1",
+    "agent.max_new_tokens=8",
 )
 
 

@@ -120,7 +120,8 @@ def test_the_documented_order_ranks_the_layers_as_written():
         ("generate", "+quality.thresold=0.9", "quality.thresold: unknown key"),
         ("generate", "+augmentation.mix.typo=1", "augmentation.mix: unknown keys ['typo']"),
         ("evaluate", "simulator.persona=pirate", "simulator.persona='pirate': must be one of"),
-        ("evaluate", "agent=local", "agent.path: no value given"),
+        ("job", "train.optim.warmup_ratio=2", "train.optim.warmup_ratio=2.0: out of range"),
+        ("job", "evaluate.simulator.persona=pirate", "evaluate.simulator.persona='pirate'"),
         ("evaluate", "max_rounds=0", "max_rounds=0: out of range"),
         ("train", "masking.errors=some", "masking.errors='some': must be one of"),
         ("train", "optim.warmup_ratio=2", "optim.warmup_ratio=2.0: out of range"),
@@ -138,6 +139,15 @@ def test_bad_values_stop_the_run_at_compose_time_naming_the_key(compose, primary
     with pytest.raises(ConfigError) as err:
         compose(primary, override)
     assert named in str(err.value)
+
+
+def test_a_local_agent_without_a_model_is_refused_naming_agent_path():
+    """A job fills agent.path with the model it trained; alone, asktoact-evaluate agent=local
+    must be told which model, before any dialogue is played."""
+    from asktoact.eval.agents import LocalAgent
+
+    with pytest.raises(ConfigError, match="agent.path: no model given"):
+        LocalAgent("local")
 
 
 def test_a_value_of_the_wrong_type_is_refused_by_composition_naming_the_key(compose):

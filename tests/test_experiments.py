@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from asktoact.jobs import job
 from asktoact.jobs.plan import sweep_points
@@ -25,10 +26,9 @@ def test_every_experiment_composes(name, scale, compose):
     assert cfg.experiment_name == name
     params = dict(cfg.hydra.sweeper.params)
     assert params and all(
-        k in ("adapter_name", "ratio", "model_name", "masking_name", "variant", "irm")
-        for k in params
+        k in ("adapter", "ratio", "model", "masking", "ablation", "irm") for k in params
     )
-    assert cfg.model_name == ("tiny-qwen2" if scale == "tiny" else "qwen2.5-7b-instruct")
+    assert cfg.model.name == ("tiny-qwen2" if scale == "tiny" else "qwen2.5-7b-instruct")
     spec = load_spec(name)
     assert set(spec["metrics"]) <= {"ICR", "CE", "CPS", "IR", "SCR", "TSS", "PRS"} | {
         "TS",
@@ -43,38 +43,42 @@ def test_every_experiment_composes(name, scale, compose):
         assert not spec["paper"] or paper_row in spec["paper"], (name, row)
 
 
-@pytest.mark.slow  # ~30 s: a few hundred compositions
+@pytest.mark.slow  # ~30 s: some hundred compositions
 @pytest.mark.parametrize("name", EXPERIMENTS)
 @pytest.mark.parametrize("scale", SCALES)
-def test_every_sweep_point_composes_its_generate_train_and_evaluate_steps(name, scale, compose):
-    """What a job would compose for each of its steps, at every scale and sweep point, without
-    running it: a broken override list is found here, not on a GPU cluster."""
+def test_every_sweep_point_composes_once_into_the_nodes_its_steps_take(name, scale, compose):
+    """Each sweep point is one composition whose step nodes resolve and agree with the row (a
+    broken delta is found here, not on a GPU cluster): the data's ratio, the model, adapter and
+    masking the train node trains, the agent the evaluate node plays, the chat format RL uses."""
     sweep = compose("job", f"experiment={name}", f"scale={scale}", hydra_config=True)
     points = sweep_points(dict(sweep.hydra.sweeper.params))
     assert points
-    seen: dict = {}
-
-    def once(primary: str, overrides: list[str]):  # sweep points share most of their steps
-        key = (primary, tuple(overrides))
-        if key not in seen:
-            seen[key] = compose(primary, *overrides)
-        return seen[key]
-
-    data = Path("/nonexistent/data")
     for point in points:
         cfg = compose("job", f"experiment={name}", f"scale={scale}", *point)
-        assert once("generate", job.generate_overrides(cfg)).augmentation.ratio == cfg.ratio
-        if cfg.eval_set == "ood":
-            ood = once("generate", job.generate_overrides(cfg, ood=True))
-            assert ood.augmentation.ratio == 0
-        if cfg.adapter_name != "none":
-            train = once("train", job.train_overrides(cfg, data))
-            assert train.adapter.name == cfg.adapter_name and train.model.name == cfg.model_name
-        if cfg.irm:
-            rl = once("rl", job.rl_overrides(cfg, "/nonexistent/merged", data))
-            assert rl.sft.path == "/nonexistent/merged"
-        evaluate = once("evaluate", job.eval_overrides(cfg, "/nonexistent/model", data))
-        assert evaluate.agent.path == "/nonexistent/model"
+        nodes = {n: OmegaConf.to_container(cfg[n], resolve=True) for n in job.STEPS}
+        assert nodes["generate"]["augmentation"]["ratio"] == cfg.ratio
+        assert (
+            nodes["ood"]["augmentation"]["ratio"]
+            == nodes["ood_fallback"]["augmentation"]["ratio"]
+            == 0
+        )
+        train = nodes["train"]
+        assert (train["model"]["name"], train["adapter"]["name"]) == (
+            cfg.model.name,
+            cfg.adapter.name,
+        )
+        assert train["masking"] == OmegaConf.to_container(cfg.masking, resolve=True)
+        assert nodes["evaluate"]["agent"]["name"] == cfg.agent.name
+        assert nodes["evaluate"]["agent"]["system_role"] == cfg.model.system_role
+        assert nodes["rl"]["sft"]["system_role"] == cfg.model.system_role
+        for key, value in (p.split("=", 1) for p in point):  # the point is what the row is
+            row = {
+                "adapter": cfg.adapter.name,
+                "model": cfg.model.name,
+                "masking": cfg.masking.name,
+                "ablation": cfg.variant,  # a row delta (conf/ablation/) names its variant
+            }
+            assert str(row.get(key, OmegaConf.select(cfg, key))) in (value, value.lower())
 
 
 @pytest.mark.slow
@@ -109,7 +113,7 @@ def test_reproduce_dataset_report(tmp_path, compose, job_multirun):
 
     cfg = compose("reproduce", "preset=tiny")
     cfg.job_overrides = [
-        job_multirun.quick[0],
+        *job_multirun.quick[:2],
         f"data_root={tmp_path / 'data'}",
         f"cache_dir={tmp_path / 'c'}",
     ]
@@ -127,7 +131,7 @@ def test_sweep_plugins_compose(compose):
     local = compose("job", "hydra/launcher=local_parallel", hydra_config=True)
     assert search.hydra.sweeper._target_.endswith("OptunaSweeper")
     assert (
-        set(search.hydra.sweeper.params) == {"lr", "lora_r"}
+        set(search.hydra.sweeper.params) == {"adapter.lr", "adapter.peft.r"}
         and search.hydra.sweeper.direction == "maximize"
     )
     assert (
@@ -146,9 +150,12 @@ def test_optuna_search_runs_trials_and_reports_the_best(tmp_path, job_multirun):
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
     )
     best = (tmp_path / "sweep" / "optimization_results.yaml").read_text()
-    assert "best_params" in best and "lora_r" in best and "best_value" in best
-    trained = sorted(p.name for p in (tmp_path / "models" / "tiny").iterdir())
-    assert len(trained) == 2 and all("-lr" in n and "-rank" in n for n in trained)
+    assert "best_params" in best and "adapter.peft.r" in best and "best_value" in best
+    trained = sorted((tmp_path / "models" / "tiny").iterdir())
+    assert len(trained) == 2
+    for folder in trained:  # each trial trains its own rank, with alpha = 2 x rank
+        peft = OmegaConf.load(folder / "config.yaml").adapter.peft
+        assert peft.lora_alpha == 2 * peft.r
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +185,7 @@ def test_the_paper_plan_holds_the_papers_settings(paper_plan):
     assert sft and all(r["adapter"] == "full" and r["lr"] == 1e-6 for r in sft)
     assert all((r["warmup"], r["effective batch"], r["epochs"]) == (0.01, 4, 1) for r in sft)
     assert all("w_max 9" in r["masking"] for r in sft if "pkt" in r["masking"])
-    assert {r["rl"] for r in sft if r["row"].endswith("irm=true")} == {
+    assert {r["rl"] for r in sft if r["row"].endswith("irm=True")} == {
         "grpo lr 2e-06 batch 8 epochs 3.0"
     }
     models = {r["model"] for r in rows if r["experiment"] == "cross_model"}
@@ -201,7 +208,7 @@ def test_reproduce_plan_writes_a_table_and_runs_nothing(paper_plan):
     assert [p.name for p in written] == ["plan.md", "plan.json"]
     table = (reports / "plan.md").read_text()
     assert f"{len(rows)} jobs" in table and len(rows) == 29
-    assert "| main | adapter_name=lora | qwen2.5-7b-instruct | lora | 8 |" in table
+    assert "| main | adapter=lora | qwen2.5-7b-instruct | lora | 8 |" in table
     assert sorted(p.name for p in reports.iterdir()) == ["plan.json", "plan.md"]  # nothing built
 
 
@@ -271,14 +278,14 @@ def test_the_out_of_domain_set_is_taskbench_when_found_else_held_out_demo_domain
 
     cfg = compose("job", "experiment=ood", "scale=tiny")
     monkeypatch.setattr(taskbench, "locate", lambda *a: tmp_path)  # on disk or from the hub
-    assert job.ood_source(cfg) == "ood_overrides"
+    assert job.ood_node(cfg) == "ood"
     assert job.eval_source(cfg) == "taskbench"
     monkeypatch.setattr(taskbench, "locate", lambda *a: None)  # neither
-    assert job.ood_source(cfg) == "ood_fallback_overrides"
+    assert job.ood_node(cfg) == "ood_fallback"
     assert job.eval_source(cfg).startswith("demo domains held out of training (")
-    over = job.generate_overrides(cfg, ood=True)
-    assert over[: len(cfg.ood_fallback_overrides)] == list(cfg.ood_fallback_overrides)
-    assert "augmentation.ratio=0.0" in over
+    fallback = cfg.ood_fallback
+    assert fallback.data.name == "demo" and list(fallback.data.domains) == list(cfg.ood_domains)
+    assert fallback.augmentation.ratio == 0.0 and fallback.test_size == 0.99
 
 
 def test_a_source_without_its_own_check_is_available_when_its_path_exists(tmp_path):
@@ -290,3 +297,38 @@ def test_a_source_without_its_own_check_is_available_when_its_path_exists(tmp_pa
     assert available(OmegaConf.create({"_target_": bfcl, "path": str(tmp_path)}))
     assert not available(OmegaConf.create({"_target_": bfcl, "path": str(tmp_path / "absent")}))
     assert available(OmegaConf.create({"_target_": "asktoact.data.sources.demo.load"}))
+
+
+@pytest.mark.slow  # ~30 s: 83 compositions
+def test_each_step_gets_the_config_the_override_builders_composed(compose):
+    """The job composed once hands every step the config that the old per-step compositions of
+    override strings built (commit 77fed19), at every sweep point of every experiment and scale:
+    the same data, training, evaluation and RL settings, hence the same datasets and models."""
+    from asktoact.identity import config_hash
+
+    fixture = json.loads(
+        (Path(__file__).parent / "fixtures" / "step_configs_77fed19.json").read_text()
+    )
+
+    def clean(x):
+        if isinstance(x, dict):
+            return {
+                k: clean(v)
+                for k, v in x.items()
+                if k not in ("cache_dir", "cache_path", "run_name")
+            }
+        return [clean(v) for v in x] if isinstance(x, list) else x
+
+    for point, expected in fixture["points"].items():
+        name, scale, *row = point.split(" ")
+        cfg = compose("job", f"experiment={name}", f"scale={scale}", *row)
+        cfg.train.data.path = cfg.rl.data.path = cfg.evaluate.data.path = "/planned/data"
+        cfg.rl.sft.path, cfg.evaluate.agent.path = "/planned/merged", "/planned/model"
+        for step, digest in expected.items():
+            node = OmegaConf.to_container(cfg[step], resolve=True)
+            node = {
+                k: v
+                for k, v in node.items()
+                if step == "generate" or k not in ("augmentation", "generate", "llm")
+            }
+            assert config_hash(clean(node)) == digest, (point, step)

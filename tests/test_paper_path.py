@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from omegaconf import OmegaConf
 
 from asktoact.jobs import job
 
@@ -52,12 +53,15 @@ def test_the_trainer_builds_under_the_slurm_variables_of_a_4_task_node(
     assert (env.global_rank(), env.local_rank(), env.main_address) == (0, 0, "gpu-node-1")
     env.validate_settings(num_devices=4, num_nodes=1)  # what fit checks: tasks = devices
     # Inside that step the job trains in-process; from a one-task job it launches the step.
-    assert job.srun_command(cfg, ["model=x"], tmp_path) is None
+    assert job.srun_command(cfg, tmp_path) is None
     monkeypatch.setenv("SLURM_NTASKS", "1")
     monkeypatch.setenv("SLURM_NTASKS_PER_NODE", "1")
-    step = job.srun_command(cfg, ["model=x"], tmp_path)
+    step = job.srun_command(cfg, tmp_path)
     assert step[:4] == ["srun", "--nodes=1", "--ntasks-per-node=4", "--kill-on-bad-exit=1"]
-    assert step[-2:] == ["model=x", f"hydra.run.dir={tmp_path}"]
+    # each task runs the train node itself, saved as YAML: no command line rebuilt from settings
+    assert step[-4:] == ["-m", "asktoact.train.run", str(tmp_path / "train.yaml"), str(tmp_path)]
+    saved = OmegaConf.load(tmp_path / "train.yaml")
+    assert saved == OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     # ... which is why: one task and four devices is what Lightning's fit refuses.
     with pytest.raises(ValueError, match="ntasks-per-node=1"):
         env.validate_settings(num_devices=4, num_nodes=1)
@@ -65,9 +69,9 @@ def test_the_trainer_builds_under_the_slurm_variables_of_a_4_task_node(
 
 def test_no_srun_step_off_slurm_or_on_one_device(compose, tmp_path, monkeypatch):
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
-    assert job.srun_command(compose("train", "trainer.devices=4"), [], tmp_path) is None
+    assert job.srun_command(compose("train", "trainer.devices=4"), tmp_path) is None
     monkeypatch.setenv("SLURM_JOB_ID", "1")
-    assert job.srun_command(compose("train", "trainer.devices=1"), [], tmp_path) is None
+    assert job.srun_command(compose("train", "trainer.devices=1"), tmp_path) is None
 
 
 def _train(cli, tmp_path, dataset, name: str, *extra: str) -> dict:
@@ -149,7 +153,7 @@ def test_a_job_sweep_runs_through_submitit_local(tmp_path, job_multirun):
     job_multirun(
         "hydra/launcher=submitit_local",
         "hydra.launcher.timeout_min=10",
-        "adapter_name=none,lora",
+        "adapter=none,lora",
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
     )
     results = sorted((tmp_path / "sweep").glob("*/metrics.json"))

@@ -249,17 +249,13 @@ def test_dataset_and_evaluation_stores_are_keyed_by_the_resolved_config(tmp_path
     from asktoact.jobs import job
 
     def cfg(*extra):
-        quick = "generate_overrides=['data=demo','data.n=150','quality.enabled=false']"
-        return compose("job", quick, f"data_root={tmp_path}", f"cache_dir={tmp_path}/c", *extra)
+        quick = ("generate.data.n=150", "generate.quality.enabled=false")
+        return compose("job", *quick, f"data_root={tmp_path}", f"cache_dir={tmp_path}/c", *extra)
 
     a = job.dataset(cfg())
     stamp = (a / "manifest.json").stat().st_mtime_ns
     assert job.dataset(cfg()) == a and (a / "manifest.json").stat().st_mtime_ns == stamp
-    b = job.dataset(
-        cfg(
-            "generate_overrides=['data=demo','data.n=150','quality.enabled=false','sampling.removal_prob=0.9']"
-        )
-    )
+    b = job.dataset(cfg("generate.sampling.removal_prob=0.9"))
     assert b != a and (b / "manifest.json").exists()
     assert "removal_prob: 0.9" in (b / "config.yaml").read_text()
 
@@ -274,9 +270,9 @@ def test_evaluation_stores_are_keyed_by_personas_simulator_and_reward_table(
     from asktoact.eval import personas
     from asktoact.jobs import job
 
-    def store(*eval_overrides: str) -> str:
-        over = "eval_overrides=[" + ",".join(f"'{o}'" for o in eval_overrides) + "]"
-        cfg = compose("job", f"eval_root={tmp_path}", f"cache_dir={tmp_path}", over)
+    def store(*evaluate: str) -> str:
+        over = [f"evaluate.{o}" for o in evaluate]
+        cfg = compose("job", f"eval_root={tmp_path}", f"cache_dir={tmp_path}", *over)
         return job.evaluation_store(cfg, "/models/m/merged", dataset)[1].name
 
     base = store()
@@ -450,15 +446,18 @@ def test_main_takes_api_model_rows(tmp_path, compose):
     cfg = compose(
         "job",
         "experiment=main",
-        "agent_model=gpt-4o",
-        "generate_overrides=['data=demo','data.n=150','quality.enabled=false']",
-        "eval_overrides=['data.limit=3','max_rounds=1']",
+        "agent=litellm",
+        "agent.client.model=gpt-4o",
+        "generate.data.n=150",
+        "generate.quality.enabled=false",
+        "evaluate.data.limit=3",
+        "evaluate.max_rounds=1",
         f"data_root={tmp_path}/d",
         f"model_root={tmp_path}/m",
         f"eval_root={tmp_path}/e",
         f"cache_dir={tmp_path}/c",
     )
-    cfg.api_agent_overrides = [f"agent.client.mock_response='{reply}'"]  # JSON quotes: set here
+    cfg.agent.client.mock_response = reply  # JSON quotes: set here
     out = job.run_job(cfg, tmp_path / "run")
     assert out["labels"]["adapter_name"] == "api:gpt-4o" and out["metrics"]["SCR"] == 1.0
     assert not (tmp_path / "m").exists()  # nothing was trained

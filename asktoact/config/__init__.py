@@ -19,6 +19,8 @@ register()
 OmegaConf.register_new_resolver("overrides_tag", overrides_tag, replace=True)
 # conf/hydra/default.yaml's help template: the groups of the running entry point only.
 OmegaConf.register_new_resolver("asktoact_help", help_template, replace=True)
+# lr_rank_search: LoRA's alpha follows the searched rank (alpha = 2 r).
+OmegaConf.register_new_resolver("times", lambda a, b: a * b, replace=True)
 OmegaConf.register_new_resolver(
     "coalesce", lambda *values: next((v for v in values if v is not None), None), replace=True
 )

@@ -15,20 +15,43 @@ import yaml
 from asktoact.paths import CONF_DIR
 
 # Groups an entry point accepts with ``+group=option`` that its defaults list does not name.
-OPTIONAL_GROUPS = {"train": ("debug",)}
+OPTIONAL_GROUPS = {"train": ("debug",), "job": ("debug@train",)}
 
 
 def used_groups(primary: str, conf_dir: str | Path = CONF_DIR) -> list[str]:
-    """The config groups in ``conf/<primary>.yaml``'s defaults list (``hydra`` and schemas aside),
-    written as an override names them: ``data@generate.data`` where the group sits elsewhere."""
-    defaults = yaml.safe_load(Path(conf_dir, f"{primary}.yaml").read_text()).get("defaults", [])
-    groups = []
-    for entry in defaults:
-        if isinstance(entry, dict):
-            name = next(iter(entry)).removeprefix("override ").removesuffix("@_global_")
-            if name != "hydra" and name not in groups:
-                groups.append(name)
+    """The config groups in ``conf/<primary>.yaml``'s defaults list and in the configs it nests
+    (``steps/train@train``), ``hydra``, schemas and picked-by-name deltas aside, each written as
+    an override names it: ``data@generate.data`` where the group sits elsewhere."""
+    groups = _groups(Path(conf_dir, f"{primary}.yaml"), "", Path(conf_dir))
+    groups = list(dict.fromkeys(groups))
     return groups + [g for g in OPTIONAL_GROUPS.get(primary, ()) if g not in groups]
+
+
+def _groups(path: Path, package: str, conf_dir: Path) -> list[str]:
+    out = []
+    for entry in yaml.safe_load(path.read_text()).get("defaults", []):
+        if isinstance(entry, str):  # a config nested at a package (schemas are no files)
+            name, _, at = entry.partition("@")
+            nested = conf_dir / f"{name.lstrip('/')}.yaml"
+            if nested.exists():
+                out += _groups(nested, _package(package, at), conf_dir)
+            continue
+        key, value = next(iter(entry.items()))
+        group, _, at = key.removeprefix("override ").removeprefix("optional ").partition("@")
+        group = group.lstrip("/")
+        if group == "hydra" or "${" in str(value) or at == "_global_":
+            out += [group] if at == "_global_" else []
+            continue
+        where = _package(package, at or group)
+        out.append(group if where in (group, "") else f"{group}@{where}")
+    return out
+
+
+def _package(parent: str, at: str) -> str:
+    """Where a default of a config at ``parent`` lands, given its ``@package`` (if any)."""
+    if at in ("", "_here_"):
+        return parent
+    return f"{parent}.{at}" if parent else at
 
 
 def options(group: str, conf_dir: str | Path = CONF_DIR) -> list[str]:

@@ -26,6 +26,7 @@ from typing import Any, Optional
 import yaml
 from hydra.core.config_store import ConfigStore
 from hydra.utils import get_object
+from omegaconf import MISSING
 
 from asktoact.config.derive import derived_schema
 from asktoact.configurable import UNIT, RunConfig, spec_of
@@ -70,47 +71,32 @@ def option_schemas(group: str, conf_dir: str | Path = CONF_DIR) -> dict[str, typ
 # eval/run.py, eval/chat.py, eval/irm.py, rl/run.py); only the configs of the layers above this one
 # (jobs, reports), which config may not import, are written here.
 @dataclass
-class ScaleConfig:
-    """What a scale (``conf/scale/``: tiny, paper) sets for every job."""
+class JobConfig(RunConfig):
+    """One job (``conf/job.yaml``): the row's settings at the top, each step a node of its own
+    schema, so a job is composed once and hands every step its node."""
 
-    scale_name: str = F()
-    source: str = F()
-    model_name: str = F()
-    generate_overrides: list[str] = F()
-    ood_overrides: list[str] = F()
-    train_overrides: list[str] = F()
-    adapter_overrides: dict[str, Any] = F()
-    eval_overrides: list[str] = F()
-    local_agent_overrides: list[str] = F()  # only for local models (generation settings)
-    rl_overrides: list[str] = F()  # the RL stage's settings at this scale (irm=true rows)
-
-
-@dataclass
-class JobConfig(ScaleConfig, RunConfig):
     experiment_name: str = F()
-    adapter_name: str = F()
-    masking_name: str = F()
+    scale_name: str = F()
     ratio: float = F(**UNIT)
     eval_set: str = F(choices=("in_domain", "ood"))
-    eval_split: str = F()
-    lr: Optional[float] = F(gt=0)  # noqa: UP045
-    lora_r: Optional[int] = F(ge=1)  # noqa: UP045
     irm: bool = F()  # run TL-Training's RL stage (IRM reward) after SFT
-    train_extra: list[str] = F()  # an experiment's own training settings (after the scale's)
-    generate_extra: list[str] = F()  # an experiment's own data settings (replace the scale's keys)
-    eval_extra: list[str] = F()  # an experiment's own evaluation settings (after the scale's)
-    # An API model row (a litellm model id): evaluated with agent=litellm, nothing is trained.
-    agent_model: Optional[str] = F()  # noqa: UP045
-    agent_key_env: Optional[str] = F()  # noqa: UP045
-    api_agent_overrides: list[str] = F()
-    # Experiments whose rows are not a grid name them (``variant``); ``lookup`` holds the tables
-    # an experiment's interpolations read (settings per variant, per scale).
-    variant: Optional[str] = F()  # noqa: UP045
-    lookup: Optional[dict[str, Any]] = F()  # noqa: UP045
+    variant: Optional[str] = F()  # noqa: UP045 (experiments whose rows are not a grid)
+    tags: list[str] = F()  # the W&B tags of the job's runs
+    # The row's choices, which the steps read (train.model: ${model}, evaluate.agent: ${agent}).
+    model: ModelConfig = MISSING
+    adapter: AdapterConfig = MISSING
+    masking: Any = MISSING
+    agent: Any = MISSING
+    # The steps.
+    generate: GenerateConfig = MISSING
+    ood: GenerateConfig = MISSING  # the out-of-domain set (eval_set: ood) ...
+    ood_fallback: GenerateConfig = MISSING  # ... or, without its data, held-out demo domains
+    train: TrainConfig = MISSING
+    evaluate: EvaluateConfig = MISSING
+    rl: RLConfig = MISSING
     # Demo domains held out of every demo training set: without TaskBench on disk, the
-    # out-of-domain set is built from them (ood_fallback_overrides).
+    # out-of-domain set is built from them (``ood_fallback``).
     ood_domains: list[str] = F()
-    ood_fallback_overrides: list[str] = F()
     data_root: str = F()
     model_root: str = F()
     eval_root: str = F()

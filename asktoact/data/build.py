@@ -29,6 +29,7 @@ from asktoact.constants import LEVELS
 from asktoact.data import assemble, augment, clarify, locate, quality, sampling, underspecify
 from asktoact.data.sources.base import Rejects
 from asktoact.data.templates import SYSTEM_PROMPT
+from asktoact.errors import ConfigError
 from asktoact.identity import as_json, resolved
 from asktoact.io import atomic_dir, remove_leftovers, write_json, write_jsonl, write_text
 from asktoact.llm import LLMStats
@@ -191,6 +192,8 @@ def ensure_dataset(cfg: DictConfig, out: Path) -> Path:
     complete one built with the same settings (``out/config.json``), rebuilt otherwise."""
     from omegaconf import OmegaConf
 
+    if cfg.get("generate") is None:  # a step nested in a job, which hands it its dataset
+        raise ConfigError("data.path: no dataset given, and no generate.* settings to build one")
     overrides = {
         "seed": cfg.seed,
         "cache_dir": cfg.cache_dir,
@@ -390,8 +393,10 @@ class GenerateConfig(PipelineSettings, RunConfig):
 
 @dataclass
 class BuildsData(RunConfig):
-    """Entry points that build a dataset when none is given (``data.path`` null)."""
+    """Entry points that build a dataset when none is given (``data.path`` null): alone, they
+    carry what the generate step needs; nested in a job (which hands them its dataset) they
+    carry none of it (null)."""
 
-    llm: Any = MISSING
-    augmentation: Any = MISSING
-    generate: GenerateSettings = MISSING
+    llm: Any = None
+    augmentation: Any = None
+    generate: Optional[GenerateSettings] = None  # noqa: UP045

@@ -20,7 +20,7 @@ from asktoact.configurable import configurable
 from asktoact.constants import TAG_QUESTION
 from asktoact.data.clarify import groups
 from asktoact.data.turns import summary, with_system_prompt
-from asktoact.errors import UserError
+from asktoact.errors import ConfigError, UserError
 from asktoact.eval.intents import reveals
 from asktoact.hardware import DTYPES, resolve_dtype
 from asktoact.llm import LLMClient
@@ -165,7 +165,7 @@ class LocalAgent:
     def __init__(
         self,
         name: str,
-        path: str,
+        path: str | None = None,
         adapter: str | None = None,
         batch_size: int = 32,
         max_new_tokens: int = 384,
@@ -182,6 +182,10 @@ class LocalAgent:
 
         from asktoact.eval.generation import IncrementalGenerator
 
+        if not path:  # a job sets it to the model it trained; alone, the user names the model
+            raise ConfigError(
+                "agent.path: no model given (a train run's merged/, an HF id or a folder)"
+            )
         self.name = name
         self.device = (
             ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device

@@ -113,10 +113,10 @@ def run_evaluation(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         return tooluse.run_tool_evaluation(cfg, run_dir)
     tpath = run_dir / "transcripts.jsonl"
     done, truncated = _done(cfg, tpath)  # first: other settings' transcripts stop the run here
-    rows = load_rows(cfg, run_dir)
     simulator = instantiate(cfg.simulator)
-    agent = instantiate(cfg.agent)
+    agent = instantiate(cfg.agent)  # before the data: a model that cannot load stops the run
     judge = instantiate(cfg.judge)  # None: the simulator's rule decides
+    rows = load_rows(cfg, run_dir)
     clients = {
         n: getattr(o, "client", None)
         for n, o in (("agent", agent), ("simulator", simulator), ("judge", judge))

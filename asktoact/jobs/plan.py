@@ -48,47 +48,56 @@ COLUMNS = (
 
 
 def sweep_points(params: dict[str, Any], extra: list[str] = ()) -> list[list[str]]:
-    """Every point of a basic sweep (``a,b`` choices; ``extra`` overrides replace the sweep of
-    their key); a search space (``interval(...)``, ``choice(...)``) gives its first choice."""
-    params = {**params, **dict(o.split("=", 1) for o in extra)}
+    """Every point of a sweep, read with Hydra's own override grammar: a basic sweep (``a,b``)
+    gives each choice, a search space (``interval(...)``, ``choice(...)``, ``tag(...)``) its
+    first; ``extra`` overrides replace the sweep of their key."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override
+
+    parser = OverridesParser.create()
+    spec = {
+        o.key_or_group: o for o in parser.parse_overrides([f"{k}={v}" for k, v in params.items()])
+    }
+    spec |= {o.key_or_group: o for o in parser.parse_overrides(list(extra))}
     axes = []
-    for key, spec in params.items():
-        text = str(spec)
-        values = [_first_choice(text)] if "(" in text else text.split(",")
-        axes.append([f"{key}={v.strip()}" for v in values])
+    for key, override in spec.items():
+        value = override.value()
+        if isinstance(value, IntervalSweep):
+            values = [Override._get_value_element_as_str(value.start)]
+        elif isinstance(value, ChoiceSweep):
+            values = list(override.sweep_string_iterator())
+            values = values if value.simple_form else values[:1]
+        else:
+            values = [override.get_value_element_as_str()]
+        axes.append([f"{key}={v}" for v in values])
     return [list(p) for p in itertools.product(*axes)]
 
 
-def _first_choice(spec: str) -> str:
-    inner = spec[spec.rindex("(") + 1 : spec.index(")")]
-    return inner.split(",")[0].strip()
-
-
 def job_row(cfg: DictConfig, point: list[str]) -> dict[str, Any]:
-    """What one job would run, read from the configs its steps compose."""
+    """What one job would run, read from the nodes it hands its steps."""
     from asktoact.train.run import accumulation
 
-    gen = compose("generate", job.generate_overrides(cfg))
-    data = Path("/planned/data")
+    gen, trained = cfg.generate, cfg.adapter.name != "none" and job.is_local(cfg.agent)
+    labels = job.labels_of(cfg)
     row: dict[str, Any] = {
         "experiment": cfg.experiment_name,
         "row": " ".join(point),
-        "model": cfg.agent_model or cfg.model_name,
-        "adapter": cfg.adapter_name,
-        "masking": cfg.masking_name if cfg.adapter_name != "none" else "",
+        "model": labels["agent_model"] or cfg.model.name,
+        "adapter": cfg.adapter.name,
+        "masking": cfg.masking.name if cfg.adapter.name != "none" else "",
         "data": gen.data.name
         + (f" + ood: {job.eval_source(cfg)}" if cfg.eval_set == "ood" else ""),
         "llm": gen.llm.get("model", gen.llm.get("name", "")) if gen.llm else "rules",
         "problem": "",
     }
-    if cfg.adapter_name != "none" and not cfg.agent_model:
-        train = compose("train", job.train_overrides(cfg, data))
+    if trained:
+        train = cfg.train
         t, o = train.trainer, train.optim
         peft = train.adapter.peft
         w_max = f" (w_max {train.masking.w_max:g})" if train.masking.pkt else ""
         row |= {
             "rank": peft.r if peft else "",
-            "masking": f"{cfg.masking_name}{w_max}",
+            "masking": f"{cfg.masking.name}{w_max}",
             "strategy": train.strategy.name,
             "devices x nodes": f"{t.devices} x {t.num_nodes}",
             "micro batch": train.data.micro_batch_size,
@@ -102,11 +111,10 @@ def job_row(cfg: DictConfig, point: list[str]) -> dict[str, Any]:
         except ConfigError as err:
             row["problem"] = str(err)
     if cfg.irm:
-        rl = compose("rl", job.rl_overrides(cfg, "/planned/merged", data)).rl
+        rl = cfg.rl.rl
         row["rl"] = f"{rl.algorithm} lr {rl.lr} batch {rl.batch_size} epochs {rl.epochs}"
-    evaluate = compose("evaluate", job.eval_overrides(cfg, "/planned/model", data))
-    row["simulator"] = _backend(evaluate.simulator, evaluate.simulator.name)
-    row["judge"] = _backend(evaluate.judge, "rules")
+    row["simulator"] = _backend(cfg.evaluate.simulator, cfg.evaluate.simulator.name)
+    row["judge"] = _backend(cfg.evaluate.judge, "rules")
     return {k: row.get(k, "") for k in COLUMNS}
 
 

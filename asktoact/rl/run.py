@@ -233,14 +233,15 @@ class RLAlgorithmConfig:
 
 @dataclass
 class SFTSource:
-    path: str = F()  # a train run's merged/ folder, or a base model with ``adapter``
+    # a train run's merged/ folder, or a base model with ``adapter`` (a job sets it)
+    path: Optional[str] = F()  # noqa: UP045
     adapter: Optional[str] = F()  # noqa: UP045
     system_role: bool = F()
 
 
 @dataclass
 class RLDataConfig:
-    path: str = F()
+    path: Optional[str] = F()  # noqa: UP045 (a job sets it)
     limit: Optional[int] = F(ge=1)  # noqa: UP045
 
 

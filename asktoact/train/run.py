@@ -190,6 +190,8 @@ def data_module(cfg: DictConfig, run_dir: Path, tokenizer) -> DialogueDataModule
 
 
 def run_training(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
+    if cfg.adapter.name == "none":
+        raise ConfigError("adapter=none is the untrained model: there is nothing to train")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     remove_leftovers(run_dir)  # an adapter/ or merged/ being written when the run was killed
@@ -234,3 +236,10 @@ def run_training(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         summary["outputs"] = save_outputs(model, tokenizer, run_dir)
         write_json(run_dir / "train_summary.json", summary)
     return summary
+
+
+if __name__ == "__main__":  # a job's train step as one task of a SLURM job step (jobs/job.py)
+    import sys
+
+    logging.basicConfig(level=logging.INFO)
+    run_training(OmegaConf.load(sys.argv[1]), sys.argv[2])

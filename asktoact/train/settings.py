@@ -36,7 +36,7 @@ class LoraSpec:
 @dataclass
 class AdapterConfig:
     name: str = F()
-    lr: float = F(gt=0)
+    lr: Optional[float] = F(gt=0)  # noqa: UP045 (null only for ``none``, the untrained model)
     peft: Optional[LoraSpec] = None  # noqa: UP045
     # LoRA on the top N transformer layers only (null: all). Backpropagation then stops at the
     # lowest adapted layer, which on a CPU makes a step much cheaper (benchmarks/bench_train.py).
