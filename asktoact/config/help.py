@@ -39,8 +39,10 @@ def _groups(path: Path, package: str, conf_dir: Path) -> list[str]:
         key, value = next(iter(entry.items()))
         group, _, at = key.removeprefix("override ").removeprefix("optional ").partition("@")
         group = group.lstrip("/")
-        if group == "hydra" or "${" in str(value) or at == "_global_":
-            out += [group] if at == "_global_" else []
+        if group == "hydra" or "${" in str(value):  # Hydra's own, or a delta picked by name
+            continue
+        if at == "_global_":
+            out.append(group)
             continue
         where = _package(package, at or group)
         out.append(group if where in (group, "") else f"{group}@{where}")

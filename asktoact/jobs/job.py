@@ -41,11 +41,21 @@ def is_local(agent: DictConfig) -> bool:
     return agent.name == "local"
 
 
+def api_model(agent: DictConfig) -> str | None:
+    """The model an API agent asks (its litellm id); None for a local model or a policy."""
+    return None if is_local(agent) else agent.get("client", {}).get("model")
+
+
+def trains(cfg: DictConfig) -> bool:
+    """Whether the job trains a model: a local one with an adapter (``none``: the base as is)."""
+    return is_local(cfg.agent) and cfg.adapter.name != "none"
+
+
 def labels_of(cfg: DictConfig) -> dict[str, Any]:
     """What identifies the job's row in a table: an experiment's ``row_key`` may name any of
     these (experiment, model, adapter, masking, ratio, irm, eval set, seed, lr, rank, variant)."""
     peft = cfg.adapter.peft
-    agent_model = None if is_local(cfg.agent) else cfg.agent.get("client", {}).get("model")
+    agent_model = api_model(cfg.agent)
     return {
         "experiment_name": cfg.experiment_name,
         "model_name": cfg.model.name,
@@ -247,7 +257,7 @@ def evaluation_store(cfg: DictConfig, model_path: str | None, data: Path):
         ecfg.agent.path = model_path
     ecfg.data.path = str(data)
     identity = resolved(ecfg, (*_WHERE, "agent.path", "data.path"))
-    identity["model"] = model_identity(model_path) if model_path else labels_of(cfg)["agent_model"]
+    identity["model"] = model_identity(model_path) if model_path else api_model(cfg.agent)
     split = resolve_dataset_dir(data).parent / f"{ecfg.data.split}.jsonl"
     identity["queries"] = hashlib.sha256(split.read_bytes()).hexdigest()[:16]
     # a reworded persona or a changed rule for counting or matching questions evaluates anew
@@ -275,7 +285,7 @@ def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     eval_data = dataset(cfg, ood=True) if cfg.eval_set == "ood" else data
     path, summary = model(cfg, data) if is_local(cfg.agent) else (None, {})
     if cfg.irm:
-        if cfg.adapter.name == "none" or not is_local(cfg.agent):
+        if not trains(cfg):
             raise ValueError("irm=true needs a trained model (adapter=lora|dora|full)")
         path, summary["rl"] = rl_model(cfg, path, data)
     result = evaluation(cfg, path, eval_data)

@@ -77,12 +77,11 @@ def job_row(cfg: DictConfig, point: list[str]) -> dict[str, Any]:
     """What one job would run, read from the nodes it hands its steps."""
     from asktoact.train.run import accumulation
 
-    gen, trained = cfg.generate, cfg.adapter.name != "none" and job.is_local(cfg.agent)
-    labels = job.labels_of(cfg)
+    gen = cfg.generate
     row: dict[str, Any] = {
         "experiment": cfg.experiment_name,
         "row": " ".join(point),
-        "model": labels["agent_model"] or cfg.model.name,
+        "model": job.api_model(cfg.agent) or cfg.model.name,
         "adapter": cfg.adapter.name,
         "masking": cfg.masking.name if cfg.adapter.name != "none" else "",
         "data": gen.data.name
@@ -90,7 +89,7 @@ def job_row(cfg: DictConfig, point: list[str]) -> dict[str, Any]:
         "llm": gen.llm.get("model", gen.llm.get("name", "")) if gen.llm else "rules",
         "problem": "",
     }
-    if trained:
+    if job.trains(cfg):
         train = cfg.train
         t, o = train.trainer, train.optim
         peft = train.adapter.peft
