@@ -36,13 +36,28 @@ def check(
     return {k: v for k, v in spec.items() if v is not None}
 
 
-def config_field(default: Any = MISSING, **bounds: Any) -> Any:
-    """A dataclass field with a default (MISSING: the YAML must give it) and validator bounds."""
+# What a setting is to a run's identity (the ``identity`` mark of :func:`config_field`), read by
+# asktoact.identity for every store key, resume record and run folder name:
+DECIDES = True  # (unmarked) decides what the run makes
+NOT_IDENTITY = False  # says where things go or how they are logged: never part of a run's identity
+RESUMABLE = "resumable"  # how long a run goes on: decides what it makes, but a run continued
+# with another value (more steps, more queries) resumes its earlier work
+
+
+def config_field(default: Any = MISSING, identity: bool | str = DECIDES, **bounds: Any) -> Any:
+    """A dataclass field with a default (MISSING: the YAML must give it), validator bounds and
+    its part in the run's identity (``identity=False``: none; ``"resumable"``: see above)."""
+    if identity not in (DECIDES, NOT_IDENTITY, RESUMABLE):
+        raise ValueError(f"identity={identity!r}: use True, False or {RESUMABLE!r}")
+    metadata = check(**bounds) | ({} if identity is DECIDES else {"identity": identity})
     if isinstance(default, list | dict):
-        return dataclasses.field(
-            default_factory=lambda: copy.deepcopy(default), metadata=check(**bounds)
-        )
-    return dataclasses.field(default=default, metadata=check(**bounds))
+        return dataclasses.field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def identity_mark(field: dataclasses.Field) -> bool | str:
+    """A schema field's part in the run's identity (:data:`DECIDES` unless marked)."""
+    return field.metadata.get("identity", DECIDES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +65,7 @@ class ConfigSpec:
     """What the derived schema of a ``_target_`` needs beyond its signature."""
 
     exclude: tuple[str, ...] = ()  # parameters the caller passes, never the YAML
+    not_identity: tuple[str, ...] = ()  # parameters that decide nothing a run makes
     bounds: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     defaults: dict[str, Any] = dataclasses.field(default_factory=dict)  # interpolations
 
@@ -58,9 +74,11 @@ def configurable(
     exclude: typing.Iterable[str] = (),
     bounds: dict[str, dict[str, Any]] | None = None,
     defaults: dict[str, Any] | None = None,
+    not_identity: typing.Iterable[str] = (),
 ):
-    """Mark a class or function as buildable from a YAML ``_target_`` (see the module doc)."""
-    spec = ConfigSpec(tuple(exclude), dict(bounds or {}), dict(defaults or {}))
+    """Mark a class or function as buildable from a YAML ``_target_`` (see the module doc);
+    ``not_identity`` names the parameters marked ``identity=False`` in its derived schema."""
+    spec = ConfigSpec(tuple(exclude), tuple(not_identity), dict(bounds or {}), dict(defaults or {}))
 
     def mark(target):
         target.__config_spec__ = spec
@@ -78,5 +96,5 @@ def spec_of(target: Any) -> ConfigSpec:
 @dataclasses.dataclass
 class RunConfig:
     seed: int = config_field()
-    cache_dir: str = config_field()
-    run_name: str = config_field()
+    cache_dir: str = config_field(identity=NOT_IDENTITY)
+    run_name: str = config_field(identity=NOT_IDENTITY)

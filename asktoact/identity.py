@@ -3,21 +3,65 @@
 Stores (datasets, trained models, evaluations) are keyed by a hash of everything that decides
 their result, and every resumable artifact (training checkpoints, evaluation transcripts,
 datasets built on demand) keeps a record of the settings that made it: a run whose settings
-differ never continues another run's work (:func:`claim`). Keys that only say where things go or
-how they are logged (cache folders, run names, loggers) are left out by the caller.
+differ never continues another run's work (:func:`claim`).
+
+What is left out is said once, where each setting is defined: a schema field marked
+``config_field(identity=False)`` (where things go, how they are logged: cache folders, run names,
+loggers, worker counts) is in no store key, resume record or run folder name; one marked
+``identity="resumable"`` (how long a run goes on) is in the store key but not in the resume
+record, so a run continued with more steps or queries resumes its work (:func:`unmarked`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from asktoact.configurable import NOT_IDENTITY, RESUMABLE, identity_mark
 from asktoact.errors import ConfigError
 from asktoact.io import write_json
+
+
+def marked_keys(cfg: DictConfig, marks: tuple[bool | str, ...] = (NOT_IDENTITY,)) -> list[str]:
+    """Dotted keys of ``cfg`` whose schema field carries one of the identity ``marks``: read
+    from the structured type of every node (the schemas of ``asktoact.config``), interpolated
+    nodes (``train.model: ${model}``) followed to the node they name. Hydra's own node
+    (``hydra``) is no part of any run's settings."""
+    out: list[str] = []
+
+    def walk(node: DictConfig, prefix: str) -> None:
+        schema = OmegaConf.get_type(node)
+        fields = dataclasses.fields(schema) if dataclasses.is_dataclass(schema) else ()
+        marked = {f.name for f in fields if identity_mark(f) in marks}
+        for key in node:
+            if not prefix and key == "hydra":
+                continue
+            if key in marked:
+                out.append(prefix + str(key))
+                continue
+            child = node._get_node(key)
+            if child._is_interpolation():  # a node named (${model}), not a resolver's value
+                named = re.fullmatch(r"\$\{([\w.]+)\}", str(child._value()))
+                child = child._dereference_node() if named else None
+            if isinstance(child, DictConfig) and not child._is_missing() and not child._is_none():
+                walk(child, f"{prefix}{key}.")
+
+    walk(cfg, "")
+    return out
+
+
+def identity_of(cfg: DictConfig, *by_content: str, resuming: bool = False) -> dict[str, Any]:
+    """What decides the result of the run ``cfg`` configures: its resolved config less the keys
+    marked ``identity=False`` (and, ``resuming``, those marked ``"resumable"``), less the
+    ``by_content`` keys (paths the caller identifies by what they hold)."""
+    marks = (NOT_IDENTITY, RESUMABLE) if resuming else (NOT_IDENTITY,)
+    return resolved(cfg, (*marked_keys(cfg, marks), *by_content))
 
 
 def resolved(cfg: DictConfig, ignore: tuple[str, ...] = ()) -> dict[str, Any]:

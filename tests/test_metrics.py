@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from asktoact.eval.metrics import Outcome, aggregate, breakdown, canonical, f1, score_solution
+from asktoact.eval.dialogues import DialogueTask
+from asktoact.eval.metrics import Outcome, canonical, f1, score_solution
 from asktoact.eval.parse import parse_solution, parse_turn
+
+DIALOGUES = DialogueTask()
 
 GOLD1 = [{"task": "a", "arguments": [{"name": "x", "value": 1}, {"name": "y", "value": "b"}]}]
 GOLD2 = [
@@ -54,7 +57,7 @@ def test_aggregate_matches_a_hand_computation():
             n_calls=1,
         ),
     ]
-    m = aggregate(outcomes)
+    m = DIALOGUES.aggregate(outcomes)
     # U = 3, C = 2, T = 5, N = 3
     assert m["ICR"] == pytest.approx(2 / 3)
     assert m["CE"] == pytest.approx(2 / 5)
@@ -69,7 +72,7 @@ def test_aggregate_matches_a_hand_computation():
         1 / 5
     )
     assert m["err_incomplete"] == pytest.approx(1 / 2) and m["err_imprecise"] == 0.0
-    by_calls = breakdown(outcomes, "n_calls")
+    by_calls = DIALOGUES.breakdown(outcomes, "n_calls")
     assert (
         by_calls[1]["N"] == 2
         and by_calls[1]["ICR"] == pytest.approx(1.0)
@@ -81,7 +84,7 @@ def test_edge_cases_are_defined():
     never = [
         Outcome("q", intents=2, clarified=0, rounds=0, valid=True, tss=1.0, prs=0.5, n_calls=1)
     ]
-    m = aggregate(never)
+    m = DIALOGUES.aggregate(never)
     assert (m["ICR"], m["CE"], m["CPS"], m["IR"]) == (0.0, 0.0, 0.0, 0.0)
     assert f1(set(), set()) == 1.0 and f1({1}, set()) == 0.0
 

@@ -15,8 +15,9 @@ from hydra.utils import instantiate
 from asktoact.data.clarify import QUESTION_TEMPLATES, groups
 from asktoact.data.templates import SYSTEM_PROMPT
 from asktoact.data.turns import with_system_prompt
+from asktoact.eval.dialogues import DialogueTask
 from asktoact.eval.intents import facts
-from asktoact.eval.metrics import Outcome, paired_difference
+from asktoact.eval.metrics import Outcome
 from asktoact.eval.personas import PERSONAS
 from asktoact.eval.run import run_evaluation
 from asktoact.schema import ToolSpec, TransformationRecord
@@ -260,6 +261,103 @@ def test_dataset_and_evaluation_stores_are_keyed_by_the_resolved_config(tmp_path
     assert "removal_prob: 0.9" in (b / "config.yaml").read_text()
 
 
+# Overrides that move a job's caches, logger and workers: no store key may change with them.
+_PLACES = (
+    "cache_dir=/elsewhere/cache",
+    "generate.llm.cache_path=/elsewhere/llm.sqlite",
+    "agent.client.cache_path=/elsewhere/agent.sqlite",
+    "evaluate.simulator.client.cache_path=/elsewhere/simulator.sqlite",
+    "logger@train.logger=wandb",
+    "logger@evaluate.logger=csv",
+    "train.data.num_workers=3",
+)
+
+
+def _leaves(data, path=""):
+    if isinstance(data, dict) and data:
+        for key, value in data.items():
+            yield from _leaves(value, f"{path}.{key}" if path else str(key))
+    else:
+        yield path
+
+
+def _source(root, path: str) -> str:
+    """Where the leaf ``path`` is set: through a node that names another (``${agent}``), the
+    named node's leaf (setting it under the reference would replace the whole node)."""
+    import re
+
+    parts, node = path.split("."), root
+    for i, part in enumerate(parts[:-1]):
+        node = node._get_node(part)
+        named = re.fullmatch(r"\$\{(\w[\w.]*)\}", str(node._value()))
+        if node._is_interpolation() and named:
+            return _source(root, ".".join([named.group(1), *parts[i + 1 :]]))
+    return path
+
+
+def _changed(root, path: str):
+    """A copy of the config ``root`` with the leaf ``path`` set to another value its type
+    accepts."""
+    import copy
+    import dataclasses
+    import typing
+
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    path = _source(root, path)
+    old = OmegaConf.select(root, path)
+    candidates = [not old] if isinstance(old, bool) else []
+    if OmegaConf.is_list(old):
+        old = OmegaConf.to_container(old, resolve=True)
+        candidates += [old[:-1], old + old[:1]]
+    if isinstance(old, int | float) and not isinstance(old, bool):
+        candidates.append(old + 1)
+    candidates += [f"{old}-changed", 7, 0.25, True, ["changed"], {"changed": 1}, None]
+    parent, _, leaf = path.rpartition(".")
+    schema = OmegaConf.select(root, parent)._get_node(leaf)._metadata.ref_type
+    schema = next((t for t in (schema, *typing.get_args(schema)) if dataclasses.is_dataclass(t)), 0)
+    if schema:  # a null node of a schema (train.generate): one of that schema
+        candidates.append(OmegaConf.structured(schema))
+    for value in candidates:
+        if value == old and type(value) is type(old):
+            continue
+        other = copy.deepcopy(root)
+        try:
+            OmegaConf.update(other, path, value, merge=False)
+        except (OmegaConfBaseException, ValueError, TypeError):
+            continue
+        return other
+    raise AssertionError(f"no other value for {path} (was {old!r})")
+
+
+def test_where_things_go_changes_no_store_key_and_every_other_field_does(compose):
+    """Run identity is said once, by the schemas' ``identity`` marks. Moving the cache folder,
+    the LLM caches, the loggers or the worker count (composed as a user would) changes no step's
+    store key; setting any other leaf of a step node to another value changes that step's key,
+    and setting a marked one changes none."""
+    from omegaconf import OmegaConf
+
+    from asktoact.identity import config_hash, marked_keys
+    from asktoact.jobs import job
+
+    base = ("llm@generate.llm=offline", "agent=litellm", "simulator@evaluate.simulator=litellm")
+    keys = {}
+    for extra in ((), _PLACES):
+        cfg = compose("job", *base, *extra)
+        keys[extra] = {s: config_hash(job.step_identity(s, cfg[s])) for s in job.STEPS}
+    assert keys[()] == keys[_PLACES]
+    for step in ("generate", "train", "evaluate", "rl"):
+        key = config_hash(job.step_identity(step, cfg[step]))
+        free = (*marked_keys(cfg[step]), *job.STEPS[step])
+        leaves = list(_leaves(OmegaConf.to_container(cfg[step], resolve=True)))
+        assert len(leaves) > 20 and len(free) >= 3, (step, free)
+        for leaf in leaves:
+            is_free = any(leaf == k or leaf.startswith(k + ".") for k in free)
+            other = config_hash(job.step_identity(step, _changed(cfg, f"{step}.{leaf}")[step]))
+            assert (other == key) == is_free, f"{step}.{leaf} (free: {is_free})"
+
+
 def test_evaluation_stores_are_keyed_by_personas_simulator_and_reward_table(
     tmp_path, compose, dataset, monkeypatch
 ):
@@ -337,18 +435,18 @@ def outcome(i: int, clarified: int, prs: float) -> Outcome:
 def test_paired_bootstrap_separates_a_real_difference_from_noise():
     better = [outcome(i, 2, 0.9) for i in range(60)]
     worse = [outcome(i, 1 + (i % 2), 0.5) for i in range(60)]
-    real = paired_difference(better, worse, seed=1)
+    real = DialogueTask().paired_difference(better, worse, seed=1)
     assert real["n"] == 60
     assert real["metrics"]["PRS"]["significant"] and real["metrics"]["PRS"][
         "diff"
     ] == pytest.approx(0.4)
     assert real["metrics"]["ICR"]["low"] > 0
-    same = paired_difference(better, list(better), seed=1)
+    same = DialogueTask().paired_difference(better, list(better), seed=1)
     assert not any(v["significant"] for v in same["metrics"].values())
 
 
 def test_tables_show_n_intervals_and_differences(tmp_path):
-    from asktoact.eval.metrics import aggregate, bootstrap_intervals
+    dialogues = DialogueTask()
     from asktoact.report.tables import write_tables
 
     runs = []
@@ -365,8 +463,8 @@ def test_tables_show_n_intervals_and_differences(tmp_path):
                     "scale": "small",
                     "eval_source": "demo (in-domain test split)",
                 },
-                "metrics": aggregate(outs),
-                "intervals": bootstrap_intervals(outs),
+                "metrics": dialogues.aggregate(outs),
+                "intervals": dialogues.intervals(outs),
                 "outcomes": [o.to_dict() for o in outs],
                 "training": trained,
             }

@@ -272,7 +272,7 @@ def test_the_oracle_scores_every_next_call_and_rl_prompts_each_gold_call(compose
     build(compose, tmp_path / "d", "data.n=120", "test_size=0.25")
     cfg = compose("evaluate", "agent=oracle", f"data.path={tmp_path / 'd'}")
     result = run_evaluation(cfg, tmp_path / "eval")
-    assert result["kind"] == "tool_use" and result["metrics"]["N"] > 30
+    assert result["task"] == "trajectories" and result["metrics"]["N"] > 30
     assert all(result["metrics"][m] == 1.0 for m in ("TS", "PI", "CF", "EXEC", "IRM"))
     assert result["intervals"]["CF"] == [1.0, 1.0]
     train = [json.loads(x) for x in (tmp_path / "d/train.jsonl").read_text().splitlines()]
@@ -309,3 +309,29 @@ def test_tool_use_rows_make_the_tl_training_table_with_paired_differences(compos
     table = (tmp_path / "reports/tl_training.md").read_text()
     assert "| standard|False | Standard SFT (w/ None)" in table
     assert "| mae|False − standard|False |" in table and "-100.0 [-100.0, -100.0] *" in table
+
+
+def test_any_agent_that_writes_turns_scores_next_calls_and_a_dialogue_policy_is_refused(
+    compose, tmp_path
+):
+    """The next-call task asks the agent for a turn, not for its name: an API agent (here
+    litellm's mock reply, the first case's gold call) is scored like a local model, and a
+    dialogue policy with no next call to write stops the run naming the agent."""
+    from asktoact.errors import ConfigError
+    from asktoact.eval.run import run_evaluation
+    from asktoact.eval.tooluse import cases
+
+    build(compose, tmp_path / "d", "data.n=40", "test_size=0.25")
+    test = [json.loads(x) for x in (tmp_path / "d/test.jsonl").read_text().splitlines()]
+    first = cases(test)[0]
+    cfg = compose("evaluate", "agent=litellm", f"data.path={tmp_path / 'd'}")
+    cfg.agent.client.mock_response = format_call(first["gold"]["name"], first["gold"]["arguments"])
+    cfg.agent.client.cache_path = str(tmp_path / "llm.sqlite")
+    result = run_evaluation(cfg, tmp_path / "api")
+    scored = {o["id"]: o for o in result["outcomes"]}
+    assert result["agent"] == "litellm" and len(scored) == len(cases(test))
+    assert scored[first["id"]]["CF"] == 1.0 and scored[first["id"]]["IRM"] == 1.0
+    assert 0 < result["metrics"]["CF"] < 1.0  # the other cases want other calls
+    policy = compose("evaluate", "agent=never_ask", f"data.path={tmp_path / 'd'}")
+    with pytest.raises(ConfigError, match="agent=never_ask: plays dialogues only"):
+        run_evaluation(policy, tmp_path / "policy")

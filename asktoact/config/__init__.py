@@ -11,7 +11,8 @@ from omegaconf import DictConfig, OmegaConf
 from asktoact.config.help import help_template
 from asktoact.config.schema import register
 from asktoact.config.validate import ConfigError, validate
-from asktoact.identity import overrides_tag
+from asktoact.configurable import NOT_IDENTITY, RESUMABLE
+from asktoact.identity import marked_keys, overrides_tag
 from asktoact.paths import CONF_DIR
 
 register()
@@ -24,6 +25,17 @@ OmegaConf.register_new_resolver("times", lambda a, b: a * b, replace=True)
 OmegaConf.register_new_resolver(
     "coalesce", lambda *values: next((v for v in values if v is not None), None), replace=True
 )
+
+
+def run_folder_free_keys(_root_: DictConfig) -> list[str]:
+    """The keys a run folder's name leaves out (Hydra's ``override_dirname.exclude_keys``): those
+    marked ``identity=False`` or ``"resumable"`` in the schemas, so a run resumed with another
+    cache, logger or length continues in its folder."""
+    return [*marked_keys(_root_, (NOT_IDENTITY, RESUMABLE)), "hydra.run.dir"]
+
+
+# Used by conf/hydra/default.yaml: the overrides a run folder's name leaves out.
+OmegaConf.register_new_resolver("run_folder_free_keys", run_folder_free_keys, replace=True)
 
 
 def compose(

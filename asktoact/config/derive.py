@@ -86,13 +86,15 @@ def derived_schema(
     bounds: dict[str, dict[str, Any]] | None = None,
     defaults: dict[str, Any] | None = None,
     extra: typing.Iterable[tuple[str, Any, Any]] = (),
+    not_identity: typing.Iterable[str] = (),
 ) -> type:
     """A dataclass schema for ``_target_: target_path`` with one field per parameter of
     ``target`` (a class or a function) except ``exclude``.
 
     ``defaults`` only wires config-specific values (interpolations such as ``${cache_dir}``); the
     value defaults come from the signature. ``extra`` adds (name, type, default) fields the node
-    carries for other readers (e.g. a label used in run names).
+    carries for other readers (e.g. a label used in run names). ``not_identity`` names the
+    parameters that decide nothing the run makes (marked ``identity=False``).
     """
     bounds, defaults = bounds or {}, defaults or {}
     fields: list[tuple[str, Any, Any]] = [("_target_", str, dataclasses.field(default=target_path))]
@@ -104,7 +106,8 @@ def derived_schema(
         tp = omegaconf_type(hint)
         if dataclasses.is_dataclass(tp) and default is None:
             tp = Optional[tp]  # noqa: UP045
-        fields.append((name, tp, config_field(default, **bounds.get(name, {}))))
+        identity = name not in not_identity
+        fields.append((name, tp, config_field(default, identity, **bounds.get(name, {}))))
     for name, tp, default in extra:
         fields.append((name, tp, config_field(default)))
     unknown = set(bounds) - {f[0] for f in fields}

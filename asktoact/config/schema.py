@@ -52,7 +52,12 @@ def target_schema(path: str) -> type:
     target = get_object(path)  # what hydra.utils.instantiate will build from the same path
     spec = spec_of(target)
     return derived_schema(
-        target, path, exclude=spec.exclude, bounds=spec.bounds, defaults=spec.defaults
+        target,
+        path,
+        exclude=spec.exclude,
+        bounds=spec.bounds,
+        defaults=spec.defaults,
+        not_identity=spec.not_identity,
     )
 
 

@@ -30,7 +30,7 @@ from asktoact.data import assemble, augment, clarify, locate, quality, sampling,
 from asktoact.data.sources.base import Rejects
 from asktoact.data.templates import SYSTEM_PROMPT
 from asktoact.errors import ConfigError
-from asktoact.identity import as_json, resolved
+from asktoact.identity import as_json, identity_of
 from asktoact.io import atomic_dir, remove_leftovers, write_json, write_jsonl, write_text
 from asktoact.llm import LLMStats
 from asktoact.schema import Example, TransformationRecord, solution_to_json
@@ -200,9 +200,11 @@ def ensure_dataset(cfg: DictConfig, out: Path) -> Path:
         "llm": cfg.llm,
         "augmentation": cfg.augmentation,
     }
-    # A plain copy of generate.*: Hydra's struct mode would refuse the added keys.
-    gcfg = OmegaConf.merge(OmegaConf.to_container(cfg.generate, resolve=True), overrides)
-    identity = as_json(resolved(gcfg, ("cache_dir",)))
+    # generate.* on the generate schema (it lacks the added keys, which struct mode would
+    # refuse), so the identity marks of the llm node (its cache) still leave them out.
+    generate = OmegaConf.to_container(cfg.generate, resolve=True)
+    gcfg = OmegaConf.merge(OmegaConf.structured(GenerateConfig), generate, overrides)
+    identity = as_json(identity_of(gcfg))
     record = out / "config.json"
     if (out / "manifest.json").exists() and record.exists():
         if json.loads(record.read_text()) == identity:
@@ -388,7 +390,7 @@ class GenerateConfig(PipelineSettings, RunConfig):
     data: Any = MISSING
     llm: Any = MISSING
     augmentation: Any = MISSING
-    out_dir: Optional[str] = F()  # noqa: UP045
+    out_dir: Optional[str] = F(identity=False)  # noqa: UP045
 
 
 @dataclass

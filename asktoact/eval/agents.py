@@ -22,8 +22,10 @@ from asktoact.data.clarify import groups
 from asktoact.data.turns import summary, with_system_prompt
 from asktoact.errors import ConfigError, UserError
 from asktoact.eval.intents import reveals
-from asktoact.hardware import DTYPES, resolve_dtype
+from asktoact.hardware import DTYPES
 from asktoact.llm import LLMClient
+from asktoact.tools.calls import format_call
+from asktoact.weights import load_causal_lm
 
 
 class ReferenceAgent:
@@ -48,6 +50,10 @@ class OracleAgent(ReferenceAgent):
             if not reveals(heard, fact):
                 return f"{TAG_QUESTION} {group[0][2].question}"
         return summary(ep.record)
+
+    def next_call(self, case: dict[str, Any]) -> str:
+        """A tool-use trajectory's next call: the gold one."""
+        return format_call(case["gold"]["name"], case["gold"]["arguments"])
 
 
 def _guess(ep, call: int, name: str) -> Any:
@@ -129,6 +135,13 @@ class ReplayAgent:
             out.append(turns[k] if k < len(turns) else None)
         return out
 
+    def next_call(self, case: dict[str, Any]) -> str:
+        """A tool-use case's next call: the first turn recorded for its id (``<row>:<turn>``)."""
+        turns = self.turns.get(case["id"])
+        if not turns:
+            raise UserError(f"agent.path={self.path} has no turn for next-call case {case['id']}")
+        return turns[0]
+
 
 class LiteLLMAgent:
     """Any litellm model (OpenAI, Anthropic, DeepSeek, a vLLM server …) with the evaluation
@@ -137,8 +150,13 @@ class LiteLLMAgent:
     def __init__(self, name: str, client: LLMClient):
         self.name, self.client = name, client
 
+    system_role = True  # chat APIs take a system turn
+
     def respond(self, episodes) -> list[str]:
-        chats = [with_system_prompt(ep.messages) for ep in episodes]
+        return self.complete([with_system_prompt(ep.messages) for ep in episodes])
+
+    def complete(self, chats: list[list[dict[str, str]]]) -> list[str]:
+        """One assistant turn per chat, the chat sent as it is."""
         results = self.client.run_text(chats, "assistant", task="assistant")
         # A failed call is an empty turn: parsed as a question nobody can answer, never a crash.
         return [r.value if r.ok else "" for r in results]
@@ -178,7 +196,6 @@ class LocalAgent:
         reuse_cache: bool = True,
     ):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from asktoact.eval.generation import IncrementalGenerator
 
@@ -190,15 +207,7 @@ class LocalAgent:
         self.device = (
             ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
         )
-        self.tok = AutoTokenizer.from_pretrained(adapter or path)
-        self.tok.padding_side = "left"
-        if self.tok.pad_token is None:
-            self.tok.pad_token = self.tok.eos_token
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=resolve_dtype(dtype))
-        if adapter:
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(model, adapter)
+        model, self.tok = load_causal_lm(path, adapter, padding_side="left", dtype=dtype)
         self.model = model.to(self.device).eval()
         self.batch_size, self.system_role, self.reuse_cache = batch_size, system_role, reuse_cache
         stop = [self.tok.convert_tokens_to_ids(eot)] if eot else []
@@ -228,6 +237,17 @@ class LocalAgent:
                 out += self.incremental.step([(ep.id, ep.messages) for ep in chunk])
             else:
                 out += self.generate([self.prompt(ep.messages) for ep in chunk])
+        return out
+
+    def complete(self, chats: list[list[dict[str, str]]]) -> list[str]:
+        """One turn per chat, the chat as it is (no system prompt added), read from scratch."""
+        prompts = [
+            self.tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True)
+            for c in chats
+        ]
+        out = []
+        for k in range(0, len(prompts), self.batch_size):
+            out += self.generate(prompts[k : k + self.batch_size])
         return out
 
     def forget(self, episode_id: str) -> None:

@@ -29,6 +29,7 @@ from asktoact.eval.parse import parse_turn
 from asktoact.eval.personas import PERSONAS
 from asktoact.eval.run import EvalDataConfig, load_rows
 from asktoact.eval.simulator import UserContext
+from asktoact.weights import entry_name
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +129,7 @@ def record_session(cfg: DictConfig, run_dir: Path, ep: Episode, rating) -> dict[
 def agent_label(agent_cfg: DictConfig) -> str:
     """Which assistant a session was with: the model path or API model, else the agent's name."""
     if "path" in agent_cfg:
-        path = Path(str(agent_cfg.path))
-        return path.parent.name if path.name in ("merged", "adapter") else path.name
+        return entry_name(str(agent_cfg.path))
     if "client" in agent_cfg:
         return str(agent_cfg.client.model)
     return str(agent_cfg.name)

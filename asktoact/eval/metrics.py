@@ -19,7 +19,6 @@ clarification rounds; incomplete as the share of those queries with an intent ne
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -109,51 +108,66 @@ def score_solution(
 # [-2, 1]. Tables show rates in percent and these as they are.
 NOT_RATES = frozenset({"IR", "IRM"})
 
-_COLUMNS = ("intents", "clarified", "rounds", "valid", "tss", "prs", "irm", "no_question")
-# RoTBench/TL-Training's summary-turn scores from the IRM category: the tool is right (TS), the
-# tool and its parameter names are right (PI), the call is exact (CF).
+COLUMNS = ("intents", "clarified", "rounds", "valid", "tss", "prs", "irm", "no_question")
+# RoTBench/TL-Training's scores of a tool call from its IRM category, for a [SUMMARY] solution and
+# a trajectory's next call alike: the tool is right (TS), the tool and its parameter names are
+# right (PI), the call is exact (CF).
 _TOOL_WRONG = {"unparsable", "tool_hallucination", "wrong_tool"}
-_SCORES = {
+CALL_SCORES = {
     "TS": lambda c: c not in _TOOL_WRONG,
     "PI": lambda c: c in ("exact", "wrong_values"),
     "CF": lambda c: c == "exact",
 }
 
 
-def _columns(outcomes: list[Outcome]) -> np.ndarray:
+def call_scores(category: str) -> dict[str, float]:
+    """TS, PI and CF (1.0 or 0.0) of a tool call whose IRM category is ``category``."""
+    return {name: float(score(category)) for name, score in CALL_SCORES.items()}
+
+
+def icr(clarified, intents):
+    """ΣC/ΣU, 1 where nothing was unspecified (ΣU = 0); scalars or arrays alike."""
+    clarified, intents = np.asarray(clarified, dtype=float), np.asarray(intents, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(intents > 0, clarified / np.where(intents > 0, intents, 1), 1.0)
+    return float(out) if out.ndim == 0 else out
+
+
+def columns(outcomes: list[Outcome]) -> np.ndarray:
     """(N, columns) per-episode numbers every metric is a function of. Table 6's columns count
     only underspecified queries (U_i > 0), as the paper's rates do: whether the query is one,
     its rounds, and its errors of each type."""
     rows = [
         [
-            *(float(getattr(o, c)) for c in _COLUMNS),
-            *(float(score(o.irm_category)) for score in _SCORES.values()),
+            *(float(getattr(o, c)) for c in COLUMNS),
+            *call_scores(o.irm_category).values(),
             float(o.intents > 0),
             float(o.rounds if o.intents > 0 else 0),
             *(o.errors.get(k, 0) if o.intents > 0 else 0 for k in ERROR_TYPES),
         ]
         for o in outcomes
     ]
-    width = len(_COLUMNS) + len(_SCORES) + 2 + len(ERROR_TYPES)
+    width = len(COLUMNS) + len(CALL_SCORES) + 2 + len(ERROR_TYPES)
     return np.asarray(rows, dtype=np.float64).reshape(len(outcomes), width)
 
 
-def _metrics(sums: np.ndarray, n: int) -> dict[str, np.ndarray]:
+def metrics(sums: np.ndarray, n: int) -> dict[str, np.ndarray]:
     """The F.3 metrics from column sums (last axis); works for one sample or a batch of them."""
-    u, c, t, valid, tss, prs, irm, nq = (sums[..., k] for k in range(len(_COLUMNS)))
+    u, c, t, valid, tss, prs, irm, nq = (sums[..., k] for k in range(len(COLUMNS)))
+    ratio = icr(c, u)
     with np.errstate(divide="ignore", invalid="ignore"):
-        icr = np.where(u > 0, c / np.where(u > 0, u, 1), 1.0)
         ce = np.where(t > 0, c / np.where(t > 0, t, 1), 0.0)
-        cps = np.where(icr + ce > 0, 2 * icr * ce / np.where(icr + ce > 0, icr + ce, 1), 0.0)
-    out = {"ICR": icr, "CE": ce, "CPS": cps, "IR": t / n, "SCR": valid / n, "TSS": tss / n}
+        total = ratio + ce
+        cps = np.where(total > 0, 2 * ratio * ce / np.where(total > 0, total, 1), 0.0)
+    out = {"ICR": ratio, "CE": ce, "CPS": cps, "IR": t / n, "SCR": valid / n, "TSS": tss / n}
     out["PRS"] = prs / n
     out["IRM"] = irm / n
-    for k, name in enumerate(_SCORES):
-        out[name] = sums[..., len(_COLUMNS) + k] / n
+    for k, name in enumerate(CALL_SCORES):
+        out[name] = sums[..., len(COLUMNS) + k] / n
     out["NQ"] = nq / np.maximum(t, 1)  # share of rounds whose turn asked nothing
     # Table 6, over underspecified queries only (the paper's: 50 of them): the first four types
     # as shares of their clarification rounds, incomplete as the share of those queries.
-    base = len(_COLUMNS) + len(_SCORES)
+    base = len(COLUMNS) + len(CALL_SCORES)
     queries, turns = np.maximum(sums[..., base], 1), np.maximum(sums[..., base + 1], 1)
     for k, kind in enumerate(ERROR_TYPES):
         total = sums[..., base + 2 + k]
@@ -161,17 +175,9 @@ def _metrics(sums: np.ndarray, n: int) -> dict[str, np.ndarray]:
     return out
 
 
-def aggregate(outcomes: list[Outcome]) -> dict[str, float]:
-    n = len(outcomes)
-    if n == 0:
-        return {}
-    metrics = _metrics(_columns(outcomes).sum(axis=0), n)
-    return {"N": n, **{k: float(v) for k, v in metrics.items()}}
-
-
 def resamples(n: int, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
     """Indices of ``n_boot`` bootstrap resamples of ``n`` items, seeded: every interval of the
-    project (dialogue metrics here, next-call metrics in ``tooluse``) draws them this way."""
+    project (``eval/task.py``, for both tasks) draws them this way."""
     return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
 
 
@@ -184,44 +190,3 @@ def difference(diff: float, samples: np.ndarray, level: float = 0.95) -> dict[st
     """A paired difference with its bootstrap interval; ``significant``: the interval excludes 0."""
     lo, hi = (float(x) for x in percentiles(samples, level))
     return {"diff": diff, "low": lo, "high": hi, "significant": lo > 0 or hi < 0}
-
-
-def bootstrap_intervals(
-    outcomes: list[Outcome], n_boot: int = 1000, seed: int = 0, level: float = 0.95
-) -> dict[str, list[float]]:
-    """Percentile bootstrap interval of every metric, resampling queries (seeded)."""
-    cols, n = _columns(outcomes), len(outcomes)
-    if n == 0:
-        return {}
-    samples = _metrics(cols[resamples(n, n_boot, seed)].sum(axis=1), n)
-    return {k: [float(x) for x in percentiles(v, level)] for k, v in samples.items()}
-
-
-def paired_difference(
-    a: list[Outcome], b: list[Outcome], n_boot: int = 1000, seed: int = 0, level: float = 0.95
-) -> dict[str, Any]:
-    """Metric(a) − metric(b) on the ``n`` queries both evaluated, with a paired bootstrap
-    interval (the same resampled queries on both sides); ``significant``: it excludes 0."""
-    mine = {o.id: o for o in a}
-    theirs = {o.id: o for o in b}
-    ids = sorted(set(mine) & set(theirs))
-    if not ids:
-        return {"n": 0, "metrics": {}}
-    ca, cb = _columns([mine[i] for i in ids]), _columns([theirs[i] for i in ids])
-    n = len(ids)
-    diff = {k: float(v) for k, v in _sub(_metrics(ca.sum(0), n), _metrics(cb.sum(0), n)).items()}
-    idx = resamples(n, n_boot, seed)
-    boot = _sub(_metrics(ca[idx].sum(axis=1), n), _metrics(cb[idx].sum(axis=1), n))
-    return {"n": n, "metrics": {k: difference(diff[k], v, level) for k, v in boot.items()}}
-
-
-def _sub(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {k: x[k] - y[k] for k in x}
-
-
-def breakdown(outcomes: list[Outcome], key: str) -> dict[int, dict[str, float]]:
-    """Metrics per value of ``intents`` or ``n_calls`` (AskToAct Figure 3)."""
-    groups: dict[int, list[Outcome]] = defaultdict(list)
-    for o in outcomes:
-        groups[getattr(o, key)].append(o)
-    return {k: aggregate(v) for k, v in sorted(groups.items())}

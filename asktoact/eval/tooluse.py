@@ -12,28 +12,32 @@ percentile bootstrap interval):
 * ``IRM`` — the mean IRM reward (:func:`asktoact.eval.irm.irm_call_reward`, ``conf/reward/``'s
   table, the one the RL stage reads), with the count per category in ``irm_categories``.
 
-``agent=oracle`` writes the gold call (every rate 1.0: the reference check); ``agent=local``
-generates greedily with the model (``agent.path``, ``agent.adapter``).
+Any agent that writes a turn for a chat (``complete``: local models, litellm models) writes the
+next call; ``agent=oracle`` writes the gold call (every rate 1.0: the reference check) and
+``agent=replay`` the first recorded turn of each case's id (``next_call``). The dialogue policies
+(``never_ask``, ``ask_all``) have no next call to write.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
 from asktoact.data.trajectories import trajectory_chat
+from asktoact.errors import ConfigError
 from asktoact.eval.irm import irm_call_reward
-from asktoact.eval.metrics import canonical, difference, percentiles, resamples
+from asktoact.eval.metrics import call_scores
+from asktoact.eval.task import Task
 from asktoact.io import resolve_dataset_dir, write_json, write_jsonl
 from asktoact.schema import ToolSpec
-from asktoact.tools.calls import format_call, parse_call
+from asktoact.tools.calls import parse_call
 from asktoact.tools.env import ToolEnvironment
 
 log = logging.getLogger(__name__)
@@ -63,100 +67,97 @@ def cases(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def score(case: dict[str, Any], text: str, rewards: dict[str, float]) -> dict[str, Any]:
+    """The next call ``text`` against the case's gold call: TS/PI/CF from its IRM category (as
+    for a dialogue's solution), whether it runs, and its reward."""
     call = parse_call(text)
-    gold = case["gold"]
     tools = [ToolSpec.from_dict(t) for t in case["tools"]]
-    reward, category = irm_call_reward(call, gold, case["tools"], rewards)
+    reward, category = irm_call_reward(call, case["gold"], case["tools"], rewards)
     name, args = call if call else (None, {})
-    same_names = name == gold["name"] and set(args) == set(gold["arguments"])
-    values = {k: canonical(v) for k, v in args.items()}
-    wanted = {k: canonical(v) for k, v in gold["arguments"].items()}
     runs = call is not None and ToolEnvironment(tools).check(name, args) is None
     return {
         "id": case["id"],
         "prediction": text,
-        "gold": gold,
-        "TS": float(name == gold["name"]),
-        "PI": float(same_names),
-        "CF": float(same_names and values == wanted),
+        "gold": case["gold"],
+        **call_scores(category),
         "EXEC": float(runs),
         "IRM": reward,
         "irm_category": category,
     }
 
 
-def respond(cfg: DictConfig, agent, batch: list[dict[str, Any]]) -> list[str]:
-    if cfg.agent.name == "oracle":
-        return [format_call(c["gold"]["name"], c["gold"]["arguments"]) for c in batch]
-    prompts = [
-        agent.tok.apply_chat_template(
-            trajectory_chat(c["prefix"], agent.system_role),
-            tokenize=False,
-            add_generation_prompt=True,
-        )
-        for c in batch
-    ]
-    return agent.generate(prompts)
+def respond(agent, batch: list[dict[str, Any]], agent_name: str) -> list[str]:
+    """The agent's next turn for each case: an agent that completes chats gets the trajectory
+    so far as its chat; a reference agent writes its own (``next_call``)."""
+    if hasattr(agent, "complete"):
+        chats = [trajectory_chat(c["prefix"], agent.system_role) for c in batch]
+        return [t or "" for t in agent.complete(chats)]
+    if hasattr(agent, "next_call"):
+        return [agent.next_call(c) for c in batch]
+    raise ConfigError(
+        f"agent={agent_name}: plays dialogues only; the next-call task takes an agent that "
+        "writes turns (local, litellm) or a reference one (oracle, replay)"
+    )
 
 
-def run_tool_evaluation(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    import datasets
-    from hydra.utils import instantiate
+class ToolUseTask(Task):
+    """TL-Training's task: the next call on tool-use trajectories (see the module doc)."""
 
-    if cfg.agent.name not in ("oracle", "local"):
-        raise ValueError(f"agent={cfg.agent.name}: tool-use evaluation takes agent=oracle or local")
-    dd = datasets.load_from_disk(str(resolve_dataset_dir(cfg.data.path)))
-    rows = list(dd[cfg.data.split])[: cfg.data.limit or None]
-    todo = cases(rows)
-    agent = instantiate(cfg.agent) if cfg.agent.name == "local" else None
-    rewards = dict(cfg.reward.irm)
-    size = int(cfg.agent.get("batch_size") or 32)
-    scored = []
-    for k in tqdm(range(0, len(todo), size), desc="next calls", unit="batch"):
-        batch = todo[k : k + size]
-        scored += [
-            score(c, t, rewards) for c, t in zip(batch, respond(cfg, agent, batch), strict=True)
+    kind = "trajectories"
+    metrics_names = METRICS
+
+    def training_chat(self, system_role: bool, system_prompt: bool):
+        # a trajectory brings its own system turn (the tools), kept as it is
+        return functools.partial(trajectory_chat, system_role=system_role)
+
+    def rl_prompts(self, rows: list[dict[str, Any]], system_role: bool) -> list[dict[str, Any]]:
+        """One prompt per gold call: the trajectory up to it (earlier errors and feedback
+        included), with the gold call and the candidate tools for the reward."""
+        return [
+            {
+                "prompt": trajectory_chat(c["prefix"], system_role),
+                "gold": json.dumps(c["gold"], ensure_ascii=False),
+                "tools": json.dumps(c["tools"], ensure_ascii=False),
+                "kind": "call",
+            }
+            for c in cases(rows)
         ]
-    write_jsonl(run_dir / "predictions.jsonl", scored)
-    result = {
-        "kind": "tool_use",
-        "agent": cfg.agent.name,
-        "trajectories": len(rows),
-        "metrics": {"N": len(scored), **means(scored)},
-        "intervals": intervals(scored, seed=int(cfg.seed)),
-        "irm_categories": dict(Counter(s["irm_category"] for s in scored)),
-        "outcomes": [{k: s[k] for k in ("id", *METRICS)} for s in scored],
-    }
-    write_json(run_dir / "metrics.json", result)
-    return result
 
+    def evaluate(self, cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+        import datasets
+        from hydra.utils import instantiate
 
-def means(scored: list[dict[str, Any]]) -> dict[str, float]:
-    return {m: float(np.mean([s[m] for s in scored])) if scored else 0.0 for m in METRICS}
+        agent = instantiate(cfg.agent)  # before the data: a model that cannot load stops here
+        dd = datasets.load_from_disk(str(resolve_dataset_dir(cfg.data.path)))
+        rows = list(dd[cfg.data.split])[: cfg.data.limit or None]
+        todo = cases(rows)
+        rewards = dict(cfg.reward.irm)
+        size = int(cfg.agent.get("batch_size") or 32)
+        scored = []
+        for k in tqdm(range(0, len(todo), size), desc="next calls", unit="batch"):
+            batch = todo[k : k + size]
+            texts = respond(agent, batch, cfg.agent.name)
+            scored += [score(c, t, rewards) for c, t in zip(batch, texts, strict=True)]
+        write_jsonl(run_dir / "predictions.jsonl", scored)
+        result = {
+            "task": self.kind,
+            "agent": cfg.agent.name,
+            "trajectories": len(rows),
+            "metrics": self.aggregate(scored) or {"N": 0},
+            "intervals": self.intervals(scored, seed=int(cfg.seed)),
+            "irm_categories": dict(Counter(s["irm_category"] for s in scored)),
+            "outcomes": [{k: s[k] for k in ("id", *METRICS)} for s in scored],
+        }
+        write_json(run_dir / "metrics.json", result)
+        return result
 
+    def columns(self, outcomes: list[dict[str, Any]]):
+        import numpy as np
 
-def intervals(scored, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
-    """Percentile bootstrap interval of each metric's mean, resampling cases (seeded)."""
-    if not scored:
-        return {}
-    cols = np.array([[s[m] for m in METRICS] for s in scored])
-    lo, hi = percentiles(cols[resamples(len(scored), n_boot, seed)].mean(axis=1), level)
-    return {m: [float(lo[j]), float(hi[j])] for j, m in enumerate(METRICS)}
+        rows = [[float(o[m]) for m in METRICS] for o in outcomes]
+        return np.asarray(rows, dtype=np.float64).reshape(len(outcomes), len(METRICS))
 
+    def metrics(self, sums, n: int):
+        return {m: sums[..., j] / n for j, m in enumerate(METRICS)}
 
-def paired_difference(a: list[dict], b: list[dict], n_boot: int = 1000, seed: int = 0) -> dict:
-    """Metric(a) − metric(b) over the cases both scored, with a paired bootstrap interval."""
-    mine, theirs = {o["id"]: o for o in a}, {o["id"]: o for o in b}
-    ids = sorted(set(mine) & set(theirs))
-    if not ids:
-        return {"n": 0, "metrics": {}}
-    diff = np.array([[mine[i][m] - theirs[i][m] for m in METRICS] for i in ids])
-    boot = diff[resamples(len(ids), n_boot, seed)].mean(axis=1)
-    out = {m: difference(float(diff[:, j].mean()), boot[:, j]) for j, m in enumerate(METRICS)}
-    return {"n": len(ids), "metrics": out}
-
-
-def is_tool_use(path: str | Path | None) -> bool:
-    from asktoact.data.trajectory_build import is_trajectory_dataset
-
-    return bool(path) and is_trajectory_dataset(path)
+    def outcome_id(self, outcome: dict[str, Any]) -> str:
+        return outcome["id"]

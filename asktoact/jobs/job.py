@@ -25,15 +25,28 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from asktoact.eval import protocol
-from asktoact.identity import config_hash, resolved
+from asktoact.identity import config_hash, identity_of
 from asktoact.io import atomic_dir, resolve_dataset_dir, write_json, write_text
+from asktoact.weights import BASE, MERGED, entry_name
 
 log = logging.getLogger(__name__)
 
-# The step nodes of a job's config (conf/job.yaml).
-STEPS = ("generate", "ood", "ood_fallback", "train", "evaluate", "rl")
-# Keys that say where things go or how they are logged, not what is built.
-_WHERE = ("cache_dir", "run_name", "out_dir", "resume", "logger", "data.num_workers")
+# The step nodes of a job's config (conf/job.yaml), each with the paths its store key names by
+# what they hold (the dataset's or model's own store entry), not by where they are.
+STEPS = {
+    "generate": (),
+    "ood": (),
+    "ood_fallback": (),
+    "train": ("data.path",),
+    "evaluate": ("agent.path", "data.path"),
+    "rl": ("sft.path", "data.path"),
+}
+
+
+def step_identity(step: str, node: DictConfig) -> dict[str, Any]:
+    """What the store key of a step's artifact covers: the step node, resolved, less the fields
+    its schemas mark ``identity=False`` (asktoact/identity.py) and the paths named by content."""
+    return identity_of(node, *STEPS[step])
 
 
 def is_local(agent: DictConfig) -> bool:
@@ -143,7 +156,7 @@ def stored_dataset(gcfg: DictConfig, root: Path, name: str) -> Path:
     is not)."""
     from asktoact.data.build import build
 
-    out = _store(root, name, resolved(gcfg, _WHERE))
+    out = _store(root, name, step_identity("generate", gcfg))
     _make_once(out, "manifest.json", "dataset", lambda: build(gcfg, out))
     return out
 
@@ -155,13 +168,13 @@ def model(cfg: DictConfig, data: Path) -> tuple[str, dict[str, Any]]:
         return base_model(cfg, root), {}
     tcfg = cfg.train
     tcfg.data.path = str(data)
-    identity = resolved(tcfg, (*_WHERE, "data.path"))
+    identity = step_identity("train", tcfg)
     identity["dataset"] = data.name  # the dataset's own hash, wherever the store lives
     name = f"{cfg.model.name}-{cfg.adapter.name}-{cfg.masking.name}-r{cfg.ratio}-s{cfg.seed}"
     out = _store(root, name, identity)
     _make_once(out, "train_summary.json", "model", lambda: _train(tcfg, out))
     summary = json.loads((out / "train_summary.json").read_text())
-    return summary["outputs"]["merged"], summary
+    return summary["outputs"][MERGED], summary
 
 
 def _train(tcfg: DictConfig, out: Path) -> None:
@@ -204,27 +217,19 @@ def srun_command(tcfg: DictConfig, out: Path) -> list[str] | None:
     ]
 
 
-def model_identity(model_path: str) -> str:
-    """The model's store entry: a trained model's ``merged/`` (or a base init's ``model/``) is
-    named by the folder holding it, whose name carries the settings and their hash; any other
-    path (a converted or downloaded base model) by its own name."""
-    path = Path(model_path)
-    return path.parent.name if path.name in ("merged", "adapter", "model") else path.name
-
-
 def rl_model(cfg: DictConfig, sft: str, data: Path) -> tuple[str, dict[str, Any]]:
     """The SFT model after the RL stage (stored and reused like trained models)."""
     from asktoact.rl.run import run_rl
 
     rcfg = cfg.rl
     rcfg.sft.path, rcfg.data.path = sft, str(data)
-    identity = resolved(rcfg, (*_WHERE, "sft.path", "data.path"))
-    identity |= {"sft": model_identity(sft), "dataset": data.name}
+    identity = step_identity("rl", rcfg)
+    identity |= {"sft": entry_name(sft), "dataset": data.name}
     root = Path(cfg.model_root) / cfg.scale_name
     out = _store(root, f"{identity['sft']}-irm", identity)
     _make_once(out, "rl_summary.json", "model", lambda: run_rl(rcfg, out))
     summary = json.loads((out / "rl_summary.json").read_text())
-    return summary["outputs"]["merged"], summary
+    return summary["outputs"][MERGED], summary
 
 
 def base_model(cfg: DictConfig, root: Path) -> str:
@@ -233,8 +238,8 @@ def base_model(cfg: DictConfig, root: Path) -> str:
 
     if not cfg.model.tiny:
         return model_source(cfg.model, cfg.cache_dir)
-    identity = resolved(cfg.model) | {"seed": cfg.seed}
-    out = _store(root, f"{cfg.model.name}-base-s{cfg.seed}", identity) / "model"
+    identity = identity_of(cfg.model) | {"seed": cfg.seed}
+    out = _store(root, f"{cfg.model.name}-base-s{cfg.seed}", identity) / BASE
 
     def init() -> None:
         tok = load_tokenizer(cfg.model, cfg.cache_dir)
@@ -243,7 +248,7 @@ def base_model(cfg: DictConfig, root: Path) -> str:
             tok.save_pretrained(tmp)
 
     # the entry, not out itself: atomic_dir replaces that folder whole
-    _make_once(out.parent, "model/model.safetensors", "model", init)
+    _make_once(out.parent, f"{BASE}/model.safetensors", "model", init)
     return str(out)
 
 
@@ -256,8 +261,8 @@ def evaluation_store(cfg: DictConfig, model_path: str | None, data: Path):
     if model_path:
         ecfg.agent.path = model_path
     ecfg.data.path = str(data)
-    identity = resolved(ecfg, (*_WHERE, "agent.path", "data.path"))
-    identity["model"] = model_identity(model_path) if model_path else api_model(cfg.agent)
+    identity = step_identity("evaluate", ecfg)
+    identity["model"] = entry_name(model_path) if model_path else api_model(cfg.agent)
     split = resolve_dataset_dir(data).parent / f"{ecfg.data.split}.jsonl"
     identity["queries"] = hashlib.sha256(split.read_bytes()).hexdigest()[:16]
     # a reworded persona or a changed rule for counting or matching questions evaluates anew

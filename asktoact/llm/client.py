@@ -98,6 +98,7 @@ def extract_json(text: str) -> Any:
 
 @configurable(
     exclude=("stats",),
+    not_identity=("cache_path", "max_concurrency"),  # replies are cached by content
     defaults={"cache_path": "${cache_dir}/llm.sqlite"},
     bounds={
         "max_concurrency": {"ge": 1},

@@ -13,6 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from asktoact.eval.metrics import icr
 from asktoact.io import read_jsonl_log, write_text
 from asktoact.paths import EXPERIMENTS_DIR
 
@@ -42,7 +43,7 @@ def table4(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "sessions": n,
                 "rated": len(rated),
                 "TCR": 100 * sum(s["completed"] for s in rated) / len(rated) if rated else None,
-                "ICR": 100 * sum(s["clarified"] for s in group) / intents if intents else 100.0,
+                "ICR": 100 * icr(sum(s["clarified"] for s in group), intents),
                 "IR": sum(s["rounds"] for s in group) / n,
                 "satisfaction": sum(s["satisfaction"] for s in rated) / len(rated)
                 if rated

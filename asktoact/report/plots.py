@@ -84,19 +84,21 @@ def by_complexity(experiment: str, runs: list[dict[str, Any]], out: Path) -> Pat
     """Figure 3 from the experiment's LoRA run (the first trained row found otherwise): CPS and
     PRS by number of unspecified intents and of tool calls, each group with its 95 % bootstrap
     interval over its queries. ``complexity.png``."""
-    from asktoact.eval.metrics import Outcome, aggregate, bootstrap_intervals
+    from asktoact.eval.task import task_of_result
 
     trained = [  # dialogue evaluations only: a tool-use run scores next calls, not dialogues
         r
         for r in runs
-        if r["labels"].get("adapter_name") not in (None, "none") and r.get("kind") != "tool_use"
+        if r["labels"].get("adapter_name") not in (None, "none")
+        and task_of_result(r).kind == "dialogues"
     ]
     lora = [r for r in _of(experiment, trained) if r["labels"].get("adapter_name") == "lora"]
     pick = _prefer_real(lora or trained)
     if not pick or not pick[0].get("outcomes"):
         return None
     run = pick[0]
-    outcomes = [Outcome(**o) for o in run["outcomes"]]
+    task = task_of_result(run)
+    outcomes = task.outcomes(run["outcomes"])
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, (key, label) in zip(
         axes, (("intents", "unspecified intents"), ("n_calls", "tool calls")), strict=True
@@ -104,8 +106,8 @@ def by_complexity(experiment: str, runs: list[dict[str, Any]], out: Path) -> Pat
         groups = sorted({getattr(o, key) for o in outcomes})
         for metric, fmt in (("CPS", "o-"), ("PRS", "s-")):
             members = [[o for o in outcomes if getattr(o, key) == g] for g in groups]
-            values = [100 * aggregate(m)[metric] for m in members]
-            bounds = [bootstrap_intervals(m)[metric] for m in members]
+            values = [100 * task.aggregate(m)[metric] for m in members]
+            bounds = [task.intervals(m)[metric] for m in members]
             lows, highs = [100 * b[0] for b in bounds], [100 * b[1] for b in bounds]
             _with_interval(ax, groups, values, lows, highs, fmt, metric)
         ax.set(xlabel=f"number of {label}", ylabel="% (95 % CI)", title=f"by {label}")

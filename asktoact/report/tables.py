@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from asktoact.eval.metrics import NOT_RATES, Outcome, paired_difference
-from asktoact.eval.tooluse import paired_difference as paired_tool_use
+from asktoact.eval.metrics import NOT_RATES
+from asktoact.eval.task import task_of_result
 from asktoact.io import write_text
 from asktoact.paths import EXPERIMENTS_DIR
 
@@ -84,11 +84,8 @@ def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> lis
             "steps": training.get("global_step"),
             "scale": labels.get("scale", ""),
             "eval set": labels.get("eval_source", labels.get("eval_set", "")),
-            # a tool-use run (trajectories) keeps its per-case scores as they are
-            "outcomes": run.get("outcomes", [])
-            if run.get("kind") == "tool_use"
-            else [Outcome(**o) for o in run.get("outcomes", [])],
-            "tool_use": run.get("kind") == "tool_use",
+            "task": task_of_result(run),  # whose outcomes these are, and how they compare
+            "outcomes": task_of_result(run).outcomes(run.get("outcomes", [])),
             "distribution": run.get(spec.get("distribution") or "", {}),
         }
         for metric in spec["metrics"]:
@@ -110,8 +107,8 @@ def comparisons(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[s
     for row, ref in spec["comparisons"]:
         if row not in by_key or ref not in by_key:
             continue
-        pair = paired_tool_use if by_key[row]["tool_use"] else paired_difference
-        diff = pair(by_key[row]["outcomes"], by_key[ref]["outcomes"])
+        task = by_key[row]["task"]
+        diff = task.paired_difference(by_key[row]["outcomes"], by_key[ref]["outcomes"])
         entry = {"comparison": f"{row} − {ref}", "N": diff["n"]}
         for metric in spec["metrics"]:
             d = diff["metrics"].get(metric)

@@ -29,16 +29,15 @@ from omegaconf import MISSING, DictConfig
 
 from asktoact.configurable import RunConfig
 from asktoact.configurable import config_field as F
-from asktoact.data.trajectories import trajectory_chat
-from asktoact.data.trajectory_build import is_trajectory_dataset
-from asktoact.data.turns import with_system_prompt
 from asktoact.eval.irm import CATEGORIES, irm_call_reward, irm_reward
-from asktoact.eval.tooluse import cases
+from asktoact.eval.task import task_of
 from asktoact.hardware import bf16_supported
+from asktoact.identity import claim, dataset_fingerprint, folder_fingerprint, identity_of
 from asktoact.io import resolve_dataset_dir, write_csv, write_json
 from asktoact.tools.calls import parse_call
 from asktoact.tracking import wandb_offline
 from asktoact.train.settings import LoraSpec
+from asktoact.weights import load_causal_lm, save_outputs
 
 log = logging.getLogger(__name__)
 
@@ -53,38 +52,13 @@ def _report_to(choice: str) -> list[str]:
 
 
 def rl_prompts(data_path: str | Path, system_role: bool, limit: int | None) -> list[dict[str, Any]]:
-    """One prompt per clean training dialogue: everything before its final ``[SUMMARY]`` turn,
-    with the gold calls and the candidate tools for the reward. On tool-use trajectories, one
-    prompt per gold call: the trajectory up to it (earlier errors and feedback included)."""
+    """The first ``limit`` rollout prompts of the training split, as the dataset's task makes
+    them (``eval/task.py``): a clean dialogue's final ``[SUMMARY]`` turn, or a trajectory's
+    next call, each with its gold calls and candidate tools for the reward."""
     import datasets
 
-    rows = datasets.load_from_disk(str(resolve_dataset_dir(data_path)))["train"]
-    if is_trajectory_dataset(data_path):
-        return [
-            {
-                "prompt": trajectory_chat(c["prefix"], system_role),
-                "gold": json.dumps(c["gold"], ensure_ascii=False),
-                "tools": json.dumps(c["tools"], ensure_ascii=False),
-                "kind": "call",
-            }
-            for c in cases(list(rows))
-        ][: limit or None]
-    out = []
-    for row in rows:
-        if row["augmented"]:  # injected errors and corrections are SFT material, not rollouts
-            continue
-        messages = row["messages"][:-1]
-        out.append(
-            {
-                "prompt": with_system_prompt(messages, system_role),
-                "gold": row["solution"],
-                "tools": row["tools"],
-                "kind": "summary",
-            }
-        )
-        if limit and len(out) >= limit:
-            break
-    return out
+    rows = datasets.load_from_disk(str(resolve_dataset_dir(data_path)))["train"].to_list()
+    return task_of(data_path).rl_prompts(rows, system_role)[: limit or None]
 
 
 class IRM:
@@ -118,16 +92,9 @@ class IRM:
 def _policy(cfg: DictConfig):
     """The SFT model to start from, and the peft config of the RL adapter (None: full)."""
     from hydra.utils import instantiate
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(cfg.sft.adapter or cfg.sft.path)
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    model = AutoModelForCausalLM.from_pretrained(cfg.sft.path)
-    if cfg.sft.adapter:  # fold the SFT adapter in: RL starts from (and is anchored to) its weights
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, cfg.sft.adapter).merge_and_unload()
+    # the SFT adapter folded in: RL starts from (and is anchored to) its weights
+    model, tok = load_causal_lm(cfg.sft.path, cfg.sft.adapter, merge=True)
     peft = instantiate(cfg.rl.peft, _convert_="all") if cfg.rl.peft is not None else None
     return model, tok, peft
 
@@ -135,8 +102,6 @@ def _policy(cfg: DictConfig):
 def run_rl(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     import datasets
     import torch
-
-    from asktoact.train.models import save_outputs
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -147,8 +112,7 @@ def run_rl(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     model, tok, peft = _policy(cfg)
     reward = IRM(dict(cfg.reward.irm))
     trainer = _trainer(cfg, run_dir, model, tok, peft, reward, datasets.Dataset.from_list(prompts))
-    checkpoints = sorted(run_dir.glob("checkpoints/checkpoint-*"))
-    resume = bool(cfg.resume and checkpoints)
+    resume = _resumable(cfg, run_dir)
     trainer.train(resume_from_checkpoint=resume or None)
     history = [h for h in trainer.state.log_history if "reward" in h]
     _write_log(run_dir / "rl_log.csv", history)
@@ -165,6 +129,25 @@ def run_rl(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     }
     write_json(run_dir / "rl_summary.json", summary)
     return summary
+
+
+def _resumable(cfg: DictConfig, run_dir: Path) -> bool:
+    """Whether the run continues the checkpoints in ``run_dir``: resuming is on and they were
+    made with these settings (less those marked not to matter: where, how logged, how long),
+    this SFT model and these prompts. Other settings stop the run (``identity.claim``);
+    starting over removes the old checkpoints, so TRL cannot pick one of them up."""
+    import shutil
+
+    folder = run_dir / "checkpoints"
+    identity = identity_of(cfg, resuming=True)
+    identity["sft_content"] = folder_fingerprint(cfg.sft.path)
+    if cfg.data.path:
+        identity["dataset_content"] = dataset_fingerprint(resolve_dataset_dir(cfg.data.path))
+    found = any(folder.glob("checkpoint-*"))
+    if claim(run_dir / "checkpoints.config.json", identity, cfg.resume, "checkpoints", found):
+        return True
+    shutil.rmtree(folder, ignore_errors=True)
+    return False
 
 
 def _trainer(cfg, run_dir, model, tok, peft, reward, dataset):
@@ -226,8 +209,8 @@ class RLAlgorithmConfig:
     max_completion_length: int = F(ge=1)
     temperature: float = F(gt=0)
     epochs: float = F(gt=0)
-    max_steps: int = F(ge=-1)
-    save_steps: int = F(ge=1)
+    max_steps: int = F(ge=-1, identity="resumable")
+    save_steps: int = F(ge=1, identity=False)
     peft: Optional[LoraSpec] = None  # noqa: UP045 (None: full updates)
 
 
@@ -251,5 +234,7 @@ class RLConfig(RunConfig):
     reward: Any = MISSING
     sft: SFTSource = MISSING
     data: RLDataConfig = MISSING
-    resume: bool = F()
-    report_to: str = F(choices=("csv", "wandb"))  # not "logger": that name is a config group
+    resume: bool = F(identity=False)
+    report_to: str = F(
+        choices=("csv", "wandb"), identity=False
+    )  # not "logger": that name is a config group

@@ -15,11 +15,12 @@ from typing import Any
 import torch
 from hydra.utils import instantiate
 
-from asktoact import faults
 from asktoact.hardware import resolve_dtype
 from asktoact.train import gguf
 from asktoact.train.families import family
 from asktoact.train.tokenizer import build_tokenizer
+from asktoact.weights import load_tokenizer as load_tokenizer_of
+from asktoact.weights import load_weights
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,7 @@ def load_tokenizer(model_cfg, cache_dir: str):
     if model_cfg.tiny:
         t = model_cfg.tokenizer
         return build_tokenizer(model_cfg.family, t.vocab_size, t.corpus_rows, t.seed, cache_dir)
-    from transformers import AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(model_source(model_cfg, cache_dir))
-    if tok.pad_token is None:  # Llama 3 ships without one; padding positions take no loss anyway
-        tok.pad_token = tok.eos_token
-    return tok
+    return load_tokenizer_of(model_source(model_cfg, cache_dir))
 
 
 def eot_of(model_cfg) -> str:
@@ -53,7 +49,6 @@ def eot_of(model_cfg) -> str:
 def load_model(model_cfg, tokenizer, seed: int = 0, cache_dir: str = ".cache/asktoact"):
     from transformers import AutoModelForCausalLM
 
-    dtype = resolve_dtype(model_cfg.dtype)
     if model_cfg.tiny:
         config = instantiate(
             model_cfg.config,
@@ -64,10 +59,10 @@ def load_model(model_cfg, tokenizer, seed: int = 0, cache_dir: str = ".cache/ask
         )
         config._attn_implementation = model_cfg.attn_implementation
         torch.manual_seed(seed)
-        return AutoModelForCausalLM.from_config(config, dtype=dtype)
-    return AutoModelForCausalLM.from_pretrained(
+        return AutoModelForCausalLM.from_config(config, dtype=resolve_dtype(model_cfg.dtype))
+    return load_weights(
         model_source(model_cfg, cache_dir),
-        dtype=dtype,
+        dtype=model_cfg.dtype,
         attn_implementation=model_cfg.attn_implementation,
     )
 
@@ -94,29 +89,3 @@ def parameter_counts(model) -> dict[str, Any]:
         "trainable": trainable,
         "trainable_share": round(trainable / max(total, 1), 6),
     }
-
-
-def save_outputs(model, tokenizer, out_dir) -> dict[str, str]:
-    """Adapter (peft) and merged model, both in HF format with the tokenizer."""
-    from pathlib import Path
-
-    from peft import PeftModel
-
-    from asktoact.io import atomic_dir
-
-    out = Path(out_dir)
-    paths = {}
-    if isinstance(model, PeftModel):
-        with atomic_dir(out / "adapter") as tmp:
-            model.save_pretrained(str(tmp))
-            tokenizer.save_pretrained(str(tmp))
-        paths["adapter"] = str(out / "adapter")
-        merged = model.merge_and_unload()
-    else:
-        merged = model
-    with atomic_dir(out / "merged") as tmp:
-        merged.save_pretrained(str(tmp))
-        faults.reached("train.outputs")
-        tokenizer.save_pretrained(str(tmp))
-    paths["merged"] = str(out / "merged")
-    return paths

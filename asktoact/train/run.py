@@ -7,7 +7,6 @@ with the configured strategy, precision, logger and callbacks → fit (resuming 
 
 from __future__ import annotations
 
-import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from asktoact import tracking
 from asktoact.data.build import ensure_dataset
-from asktoact.data.trajectories import trajectory_chat
-from asktoact.data.trajectory_build import is_trajectory_dataset
-from asktoact.data.turns import with_system_prompt
 from asktoact.errors import ConfigError
+from asktoact.eval.task import task_of
 from asktoact.hardware import resolve_precision
-from asktoact.identity import claim, dataset_fingerprint, folder_fingerprint, resolved
+from asktoact.identity import claim, dataset_fingerprint, folder_fingerprint, identity_of
 from asktoact.io import remove_leftovers, resolve_dataset_dir, write_json
 from asktoact.train.checkpoints import (
     AtomicCheckpointIO,
@@ -39,9 +36,9 @@ from asktoact.train.models import (
     load_model,
     load_tokenizer,
     parameter_counts,
-    save_outputs,
 )
 from asktoact.train.module import ClarifyLM
+from asktoact.weights import save_outputs
 
 log = logging.getLogger(__name__)
 
@@ -110,39 +107,19 @@ def accumulation(cfg: DictConfig) -> int:
 
 
 def chat_preparation(cfg: DictConfig, data_path: Path | None = None):
-    """What every training dialogue becomes before encoding: with the evaluation system prompt
-    first (``data.system_prompt``), placed as the model's chat template allows. A tool-use
-    trajectory brings its own system turn (the tools), kept as it is."""
-    if data_path is not None and is_trajectory_dataset(data_path):
-        return functools.partial(trajectory_chat, system_role=cfg.model.system_role)
-    if not cfg.data.system_prompt:
-        return None
-    return functools.partial(with_system_prompt, system_role=cfg.model.system_role)
-
-
-# Settings that may change between a run and its resumption without changing what is trained:
-# where things go, how they are logged, and how long training runs (extending a run is resuming).
-RESUME_MAY_CHANGE = (
-    "cache_dir",
-    "llm.cache_path",
-    "run_name",
-    "resume",
-    "logger",
-    "data.num_workers",
-    "trainer.max_steps",
-    "trainer.max_epochs",
-    "trainer.checkpoint_every_n_steps",
-    "trainer.log_every_n_steps",
-    "trainer.limit_val_batches",
-    "trainer.val_check_interval",
-)
+    """What every training row becomes before encoding, as the dataset's task says
+    (``eval/task.py``): a dialogue with the evaluation system prompt first
+    (``data.system_prompt``), placed as the model's chat template allows; a tool-use trajectory
+    as it is, its own system turn (the tools) first."""
+    return task_of(data_path).training_chat(cfg.model.system_role, cfg.data.system_prompt)
 
 
 def resume_identity(cfg: DictConfig) -> dict[str, Any]:
-    """What a checkpoint must have been trained with to be continued: the resolved config (less
-    :data:`RESUME_MAY_CHANGE`), and the content of the dataset and model folders it names (the
-    same path may hold another dataset or model by now)."""
-    identity = resolved(cfg, RESUME_MAY_CHANGE)
+    """What a checkpoint must have been trained with to be continued: the resolved config, less
+    what may change on resuming (the fields marked ``identity=False``: where things go, how they
+    are logged; or ``"resumable"``: how long training runs), and the content of the dataset and
+    model folders it names (the same path may hold another dataset or model by now)."""
+    identity = identity_of(cfg, resuming=True)
     if cfg.data.path:
         identity["dataset_content"] = dataset_fingerprint(resolve_dataset_dir(cfg.data.path))
     identity["model_content"] = folder_fingerprint(cfg.model.path)

@@ -77,17 +77,18 @@ class ModelConfig:
 
 @dataclass
 class TrainerConfig:
-    max_epochs: int = F(ge=1)
-    max_steps: int = F(ge=-1)
+    # how long training goes on: a run continued with more steps resumes its checkpoints
+    max_epochs: int = F(ge=1, identity="resumable")
+    max_steps: int = F(ge=-1, identity="resumable")
     accelerator: str = F()
     devices: Any = MISSING
     num_nodes: int = F(ge=1)
     precision: str = F()
     gradient_clip_val: Optional[float] = F(ge=0.0)  # noqa: UP045
-    log_every_n_steps: int = F(ge=1)
-    val_check_interval: Any = MISSING
-    limit_val_batches: Any = MISSING
-    checkpoint_every_n_steps: int = F(ge=1)
+    log_every_n_steps: int = F(ge=1, identity=False)
+    val_check_interval: Any = F(identity="resumable")
+    limit_val_batches: Any = F(identity="resumable")
+    checkpoint_every_n_steps: int = F(ge=1, identity=False)
     gradient_checkpointing: bool = F()
 
 
@@ -100,7 +101,7 @@ class TrainDataConfig:
     group_by_length: bool = F()
     mega_chunk_factor: int = F(ge=1)
     val_split: Optional[str] = F()  # noqa: UP045
-    num_workers: int = F(ge=0)
+    num_workers: int = F(ge=0, identity=False)
     limit: Optional[int] = F(ge=1)  # noqa: UP045
 
 
@@ -119,8 +120,8 @@ class TrainConfig(BuildsData):
     adapter: Any = MISSING
     masking: Any = MISSING
     strategy: Any = MISSING
-    logger: Any = MISSING
+    logger: Any = F(identity=False)
     trainer: Any = MISSING
-    resume: bool = F()
+    resume: bool = F(identity=False)
     data: TrainDataConfig = MISSING
     optim: OptimConfig = MISSING
