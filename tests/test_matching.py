@@ -297,12 +297,15 @@ def _profiles():
 def test_a_focus_on_one_parameter_outweighs_a_word_of_another():
     """ "What number should I text?": the word "text" names the other parameter, but the focus
     "number" is the phone's: +0.3 for phone, -0.3 for text, on equal similarities."""
-    from asktoact.eval.matching import Weights, read_question, scores
+    from asktoact.eval.matching import read_question, scores
+    from asktoact.eval.simulator import RulesSimulator
 
     _, (phone, text) = _profiles()
     signals = read_question("What number should I text?")
-    got = scores(signals, [phone, text], [0.5, 0.5], Weights())
-    unfocused = scores(signals, [phone, text], [0.5, 0.5], Weights(focus=0.0))
+    got = scores(signals, [phone, text], [0.5, 0.5], RulesSimulator.default_weights())
+    unfocused = scores(
+        signals, [phone, text], [0.5, 0.5], RulesSimulator.default_weights(focus=0.0)
+    )
     assert got[0] > got[1]
     assert [g - u for g, u in zip(got, unfocused, strict=True)] == pytest.approx([0.3, -0.3])
     # "to" before a verb in a description is no direction ("Text to send.")
@@ -338,7 +341,8 @@ def test_a_clear_lead_is_understood_below_the_match_threshold(simulator, monkeyp
 def test_a_question_word_that_asks_for_a_kind_counts_against_the_other_kinds():
     """A "how many" question asks for a count: +0.3 for the integer parameter, -0.15 (half the kind
     weight) for the room, on equal similarities and no other signal."""
-    from asktoact.eval.matching import Weights, profile, read_question, scores
+    from asktoact.eval.matching import profile, read_question, scores
+    from asktoact.eval.simulator import RulesSimulator
 
     spec = {
         "name": "rent",
@@ -351,7 +355,9 @@ def test_a_question_word_that_asks_for_a_kind_counts_against_the_other_kinds():
     tools = {"rent": ToolSpec.from_dict(spec)}
     count, place = (profile(k, [(0, "rent", k)], tools) for k in ("bedrooms", "room"))
     assert count.kinds == {"count"} and place.kinds == {"place"}
-    got = scores(read_question("How many?"), [count, place], [0.5, 0.5], Weights())
+    got = scores(
+        read_question("How many?"), [count, place], [0.5, 0.5], RulesSimulator.default_weights()
+    )
     assert got == pytest.approx([0.8, 0.35])
 
 
@@ -359,7 +365,8 @@ def test_a_bare_what_asks_for_a_thing_not_a_place():
     """ "What should I order for you?" governs no noun and asks for a thing: the dish keeps its
     score, the restaurant and the address (places) lose half the kind weight (0.15); "what is
     the ..." and "what do you mean" with a focus or a kind are not bare."""
-    from asktoact.eval.matching import Weights, profile, read_question, scores
+    from asktoact.eval.matching import profile, read_question, scores
+    from asktoact.eval.simulator import RulesSimulator
 
     spec = {
         "name": "food_delivery",
@@ -373,7 +380,9 @@ def test_a_bare_what_asks_for_a_thing_not_a_place():
     dish, address = (profile(k, [(0, "food_delivery", k)], tools) for k in ("dish", "address"))
     signals = read_question("What should I order for you?")
     assert signals.thing and not signals.kinds and not signals.focus
-    assert scores(signals, [dish, address], [0.5, 0.5], Weights()) == pytest.approx([0.5, 0.35])
+    assert scores(
+        signals, [dish, address], [0.5, 0.5], RulesSimulator.default_weights()
+    ) == pytest.approx([0.5, 0.35])
     assert not read_question("What is the destination?").thing
     assert not read_question("What time would you like?").thing  # a moment, not a thing
 

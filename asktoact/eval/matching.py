@@ -241,13 +241,14 @@ def read_question(question: str) -> Signals:
 
 @dataclass
 class Weights:
-    """How much each signal counts (the similarity itself counts 1)."""
+    """How much each signal counts (the similarity itself counts 1); the defaults are the
+    simulator's (``RulesSimulator``'s ``*_weight`` parameters)."""
 
-    words: float = 0.35
-    kind: float = 0.3
-    direction: float = 0.2
-    api: float = 0.25
-    focus: float = 0.3
+    words: float
+    kind: float
+    direction: float
+    api: float
+    focus: float
 
 
 def _evidence(asked: set[str], bags: list[set[str]]) -> list[float]:

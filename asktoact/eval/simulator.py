@@ -37,6 +37,7 @@ from typing import Any
 
 from asktoact.configurable import UNIT, configurable
 from asktoact.data.phrasing import words
+from asktoact.data.quality import DEFAULT_MODEL as EMBEDDER
 from asktoact.eval import matching
 from asktoact.eval.intents import Fact, facts, reveals
 from asktoact.eval.personas import PERSONAS, Persona, chance, pick_persona
@@ -144,7 +145,7 @@ class RulesSimulator:
         name: str = "rules",
         persona: str = "random",
         seed: int = 0,
-        model: str = "all-MiniLM-L6-v2",
+        model: str = EMBEDDER,
         match_threshold: float = 0.5,
         vague_threshold: float = 0.3,
         near_match_threshold: float = 0.4,
@@ -163,10 +164,23 @@ class RulesSimulator:
         self.scorer = SimilarityScorer(model, embed_batch_size, device)
         self.match, self.vague = match_threshold, vague_threshold
         self.near, self.lead = near_match_threshold, lead_threshold
+        # the weights' defaults live here, in the signature the simulator's schema is read from
         self.weights = matching.Weights(
             word_weight, kind_weight, direction_weight, api_weight, focus_weight
         )
         self.persona, self.seed = persona, seed
+
+    @classmethod
+    def default_weights(cls, **changes: float) -> matching.Weights:
+        """The matching weights the simulator's signature defaults to (``changes`` replace
+        some): the one place their values are written."""
+        import dataclasses
+        import inspect
+
+        params = inspect.signature(cls).parameters
+        kinds = ("word", "kind", "direction", "api", "focus")
+        weights = matching.Weights(*(params[f"{k}_weight"].default for k in kinds))
+        return dataclasses.replace(weights, **changes)
 
     def start(self, record: TransformationRecord, tools: list[ToolSpec]) -> UserContext:
         rng = random.Random(f"persona:{self.seed}:{record.id}")

@@ -54,15 +54,26 @@ def _manifest(folder: Path) -> dict:
     return json.loads((folder / "manifest.json").read_text())
 
 
+def job_command() -> str:
+    """The installed ``asktoact-job`` command (beside this interpreter, as ``make install``
+    puts it): an experiment's sweep runs through Hydra's launcher as its own process, which the
+    command is the interface of (``jobs/`` imports no entry point)."""
+    import shutil
+
+    beside = Path(sys.executable).with_name("asktoact-job")
+    found = str(beside) if beside.exists() else shutil.which("asktoact-job")
+    if not found:
+        raise RuntimeError("asktoact-job is not installed: run make install (pip install -e .)")
+    return found
+
+
 def run_experiment(
     name: str, scale: str, runs_dir: str, job_overrides: list[str]
 ) -> tuple[int, float]:
     """The experiment's multirun: its exit code (a failed experiment does not stop the others)
     and its wall time in seconds (reused stores make a rerun's much shorter)."""
     cmd = [
-        sys.executable,
-        "-m",
-        "asktoact.cli.job",
+        job_command(),
         "--multirun",
         f"experiment={name}",
         f"scale={scale}",

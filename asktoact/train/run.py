@@ -14,6 +14,7 @@ from typing import Any
 import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.strategies import DeepSpeedStrategy
 
 from asktoact import tracking
 from asktoact.data.build import ensure_dataset
@@ -63,28 +64,32 @@ def make_trainer(cfg: DictConfig, run_dir: Path, accumulate: int) -> pl.Trainer:
     strategy = make_strategy(cfg.strategy)
     # DeepSpeed saves its own sharded checkpoint folders; every other strategy saves through a
     # CheckpointIO plugin, and ours writes atomically.
-    plugins = [] if cfg.strategy.name.startswith("deepspeed") else [AtomicCheckpointIO()]
+    plugins = [] if isinstance(strategy, DeepSpeedStrategy) else [AtomicCheckpointIO()]
     if logger:
         callbacks.append(LearningRateMonitor(logging_interval="step"))
-    return pl.Trainer(
-        max_epochs=t.max_epochs,
-        max_steps=t.max_steps,
-        accelerator=t.accelerator,
-        devices=t.devices,
-        num_nodes=t.num_nodes,
-        precision=resolve_precision(t.precision),
+    return instantiate(
+        trainer_arguments(t),
+        precision=resolve_precision(t.precision),  # "auto": what the hardware computes natively
         strategy=strategy,
         plugins=plugins,
         accumulate_grad_batches=accumulate,
-        gradient_clip_val=t.gradient_clip_val,
         logger=logger,
         callbacks=callbacks,
-        log_every_n_steps=t.log_every_n_steps,
-        val_check_interval=t.val_check_interval,
-        limit_val_batches=t.limit_val_batches,
         default_root_dir=str(run_dir),
-        use_distributed_sampler=False,
+        use_distributed_sampler=False,  # the data module shards by rank itself
     )
+
+
+def trainer_arguments(trainer: DictConfig) -> DictConfig:
+    """The trainer node less the keys its ``_target_`` does not take (ours: checkpoint and
+    gradient-checkpointing settings), read from the target's signature."""
+    import inspect
+
+    from hydra.utils import get_class
+
+    takes = inspect.signature(get_class(trainer._target_)).parameters
+    values = OmegaConf.to_container(trainer, resolve=True)  # cut from the run's root
+    return OmegaConf.create({k: v for k, v in values.items() if k == "_target_" or k in takes})
 
 
 def accumulation(cfg: DictConfig) -> int:

@@ -77,6 +77,7 @@ class ModelConfig:
 
 @dataclass
 class TrainerConfig:
+    _target_: str = F()  # pytorch_lightning.Trainer: the keys it takes are its arguments
     # how long training goes on: a run continued with more steps resumes its checkpoints
     max_epochs: int = F(ge=1, identity="resumable")
     max_steps: int = F(ge=-1, identity="resumable")
