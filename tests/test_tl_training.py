@@ -295,3 +295,25 @@ def test_rl_on_a_tiny_model_scores_rollouts_with_irm_and_moves_the_policy(
     # A LoRA adapter (conf/rl/grpo.yaml) and the merged model, as asktoact-train saves them.
     assert (tmp_path / "rl" / "adapter" / "adapter_config.json").exists()
     assert (tmp_path / "rl" / "merged" / "config.json").exists()
+
+
+def test_rl_checkpoints_resume_only_under_the_settings_that_made_them(
+    compose, build_dataset, tmp_path
+):
+    """The RL stage keeps the settings its checkpoints were made with: the same settings (or
+    more steps, marked resumable) continue them, any other setting stops the run naming it,
+    and resume=false starts over without the old checkpoints."""
+    from asktoact.errors import ConfigError
+    from asktoact.rl.run import _resumable
+
+    (tmp_path / "sft").mkdir()
+    base = (f"sft.path={tmp_path / 'sft'}", f"data.path={build_dataset()}")
+    run = tmp_path / "run"
+    assert not _resumable(compose("rl", *base), run)  # nothing yet: the record is written
+    (run / "checkpoints" / "checkpoint-1").mkdir(parents=True)
+    assert _resumable(compose("rl", *base), run)
+    assert _resumable(compose("rl", *base, "rl.max_steps=99", "report_to=wandb"), run)
+    with pytest.raises(ConfigError, match="changed: rl.lr"):
+        _resumable(compose("rl", *base, "rl.lr=0.5"), run)
+    assert not _resumable(compose("rl", *base, "rl.lr=0.5", "resume=false"), run)
+    assert not (run / "checkpoints").exists()
