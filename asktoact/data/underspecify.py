@@ -69,6 +69,11 @@ def _apply(query: str, edits: list[_Edit]) -> str:
     return re.sub(r"^([,;:]\s*)", "", query).strip()
 
 
+# The chance a lone required value is removed outright rather than made vague: the pipeline's
+# default (conf/pipeline/default.yaml, sampling.removal_prob, says it to a generate run).
+REMOVAL_PROB = 0.35
+
+
 def _plan_edits(ex: Example, call_idx: int, name: str, rng: random.Random, removal_prob: float):
     """Edits for one removed argument and its record fields (strategy, original, current)."""
     query, value = ex.query, ex.solution[call_idx].args[name]
@@ -103,7 +108,7 @@ def _plan_edits(ex: Example, call_idx: int, name: str, rng: random.Random, remov
 
 
 def rules_record(
-    ex: Example, sample: Sample, rng: random.Random, removal_prob: float = 0.35
+    ex: Example, sample: Sample, rng: random.Random, removal_prob: float = REMOVAL_PROB
 ) -> TransformationRecord:
     removed = set(sample.removed)
     edits: list[_Edit] = []
@@ -213,7 +218,7 @@ def run(
     samples: list[Sample],
     seed: int,
     llm: LLMClient | None = None,
-    removal_prob: float = 0.35,
+    removal_prob: float = REMOVAL_PROB,
 ) -> tuple[list[TransformationRecord], list[tuple[str, str]]]:
     """Records for every example that could be transformed, and (id, reason) for the rest."""
     records, failed = [], []
