@@ -120,7 +120,7 @@ def test_a_few_lora_steps_of_our_loss_lower_it(smollm2, tok, compose, masking):
     assert losses[-1] < losses[0] * 0.9, losses
 
 
-def _agent(folder, batch_size: int, reuse_cache: bool = True):
+def _agent(folder, batch_size: int, reuse_cache: bool = True, **options):
     from asktoact.eval.agents import LocalAgent
 
     # float32: exact equality of padded batches and single sequences needs it (in bf16, padding
@@ -133,34 +133,54 @@ def _agent(folder, batch_size: int, reuse_cache: bool = True):
         eot=EOT,
         reuse_cache=reuse_cache,
         dtype="float32",
+        **options,
     )
+
+
+STARTS = [
+    "Book a table for two.",
+    "What is the weather like in a certain city tomorrow, please tell me?",
+    "Call a taxi.",
+]
+
+
+def _play(agent, starts=STARTS):
+    """Two rounds of the dialogues ``starts`` (the user answers "Oslo."), all messages."""
+    eps = [
+        SimpleNamespace(id=str(i), messages=[{"role": "user", "content": s}])
+        for i, s in enumerate(starts)
+    ]
+    for _ in range(2):
+        for ep, text in zip(eps, agent.respond(eps), strict=True):
+            ep.messages += [
+                {"role": "assistant", "content": text},
+                {"role": "user", "content": "Oslo."},
+            ]
+    return [ep.messages for ep in eps]
+
+
+def test_shared_prefix_and_chunked_prefill_write_the_plain_paths_turns(smollm2):
+    """Greedy in float32: the shared prompt prefix run once and the new parts run in small
+    length-sorted chunks (here 40 padded tokens, so every chunk is one or two rows) give the
+    turns of the plain batched path, in dialogues and in next calls (``complete``), and the
+    plain path's next calls equal transformers' generate."""
+    folder = smollm2[0]
+    starts = [*STARTS, "Send a message to Mei.", "Find a free slot for Ana and Bo on Friday."]
+    fast = _agent(folder, batch_size=5, share_prefix=True, prefill_tokens=40)
+    plain = _agent(folder, batch_size=5)
+    assert _play(fast, starts) == _play(plain, starts)
+    assert fast.incremental.prefix is not None and fast.incremental.stats.reused > 0
+    chats = [[{"role": "user", "content": s}] for s in starts]
+    generate = _agent(folder, batch_size=5, reuse_cache=False)
+    assert fast.complete(chats) == plain.complete(chats) == generate.complete(chats)
 
 
 def test_batched_rounds_equal_one_dialogue_at_a_time(smollm2):
     """Greedy: 3 dialogues of different lengths, 2 rounds, batched with cache reuse vs one at a
     time without any cache between rounds."""
     folder = smollm2[0]
-    starts = [
-        "Book a table for two.",
-        "What is the weather like in a certain city tomorrow, please tell me?",
-        "Call a taxi.",
-    ]
-
-    def play(agent):
-        eps = [
-            SimpleNamespace(id=str(i), messages=[{"role": "user", "content": s}])
-            for i, s in enumerate(starts)
-        ]
-        for _ in range(2):
-            for ep, text in zip(eps, agent.respond(eps), strict=True):
-                ep.messages += [
-                    {"role": "assistant", "content": text},
-                    {"role": "user", "content": "Oslo."},
-                ]
-        return [ep.messages for ep in eps]
-
-    batched = play(_agent(folder, batch_size=3))
-    single = play(_agent(folder, batch_size=1, reuse_cache=False))
+    batched = _play(_agent(folder, batch_size=3))
+    single = _play(_agent(folder, batch_size=1, reuse_cache=False))
     assert batched == single
     assert all(m["content"] for dialogue in batched for m in dialogue)
 

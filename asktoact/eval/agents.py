@@ -168,6 +168,7 @@ class LiteLLMAgent:
         "max_new_tokens": {"ge": 1},
         "dtype": {"choices": ("auto", *DTYPES)},
         "temperature": {"gt": 0},
+        "prefill_tokens": {"ge": 0},
     }
 )
 class LocalAgent:
@@ -177,7 +178,8 @@ class LocalAgent:
 
     ``reuse_cache`` (default): each dialogue's KV cache is kept between rounds, so a round only
     runs the new tokens (:mod:`asktoact.eval.generation`); off, every round re-reads the whole
-    dialogue (kept to measure what reuse saves).
+    dialogue (kept to measure what reuse saves). ``share_prefix`` and ``prefill_tokens``: what
+    the first token of a turn waits for (:mod:`asktoact.eval.generation`).
     """
 
     def __init__(
@@ -194,6 +196,8 @@ class LocalAgent:
         do_sample: bool = False,
         temperature: float = 1.0,
         reuse_cache: bool = True,
+        share_prefix: bool = False,
+        prefill_tokens: int = 0,
     ):
         import torch
 
@@ -221,9 +225,14 @@ class LocalAgent:
             "top_p": None,
             "top_k": None,
         }
-        self.incremental = IncrementalGenerator(
-            self.model, self.tok, self.stop_ids, self.prompt, self.generate_kwargs
-        )
+        options = {"share_prefix": share_prefix, "prefill_tokens": prefill_tokens}
+        args = (self.model, self.tok, self.stop_ids)
+        self.incremental = IncrementalGenerator(*args, self.prompt, self.generate_kwargs, **options)
+        # chats written by a task (tool-use trajectories) go to the model as they are
+        self.as_is = IncrementalGenerator(*args, self.chat_text, self.generate_kwargs, **options)
+
+    def chat_text(self, chat: list[dict[str, str]]) -> str:
+        return self.tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
 
     def prompt(self, messages: list[dict[str, str]]) -> str:
         chat = with_system_prompt(messages, self.system_role)
@@ -240,14 +249,18 @@ class LocalAgent:
         return out
 
     def complete(self, chats: list[list[dict[str, str]]]) -> list[str]:
-        """One turn per chat, the chat as it is (no system prompt added), read from scratch."""
-        prompts = [
-            self.tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True)
-            for c in chats
-        ]
+        """One turn per chat, the chat as it is (no system prompt added), in batches; each
+        row leaves its batch when its turn ends (``reuse_cache`` off: transformers' generate)."""
         out = []
-        for k in range(0, len(prompts), self.batch_size):
-            out += self.generate(prompts[k : k + self.batch_size])
+        for k in range(0, len(chats), self.batch_size):
+            chunk = chats[k : k + self.batch_size]
+            if not self.reuse_cache:
+                out += self.generate([self.chat_text(c) for c in chunk])
+                continue
+            keys = [f"chat:{k + j}" for j in range(len(chunk))]
+            out += self.as_is.step(list(zip(keys, chunk, strict=True)))
+            for key in keys:  # one turn each: nothing to keep
+                self.as_is.forget(key)
         return out
 
     def forget(self, episode_id: str) -> None:

@@ -14,6 +14,16 @@ turn does not make the short ones wait. Each dialogue keeps the keys/values of i
 
 The first round of a dialogue is its whole prompt. Tokens are kept as generated (no decode and
 re-encode), so the model continues from exactly what it produced — as a serving engine would.
+
+Two options cut what the model reads before the first new token (both off: every row's new part
+padded to the longest and run at once, the plain path the benchmark compares with):
+
+* ``share_prefix``: the token prefix the first prompts share (the evaluation instructions and
+  the chat header, some 145 of SmolLM2's ~380 first-round tokens) is run once, and each dialogue
+  starting with it begins from a copy of its keys/values;
+* ``prefill_tokens``: every row's new tokens but the last run in chunks of rows of similar length
+  (at most this many padded tokens a chunk), so the padding of short rows to the longest is not
+  computed; each row keeps its keys/values, and the batch then decodes from one new token a row.
 """
 
 from __future__ import annotations
@@ -89,10 +99,21 @@ class RoundStats:
 class IncrementalGenerator:
     """Greedy (or sampled) generation for many dialogues, one turn per call, cache reused."""
 
-    def __init__(self, model, tokenizer, stop_ids: list[int], render, generate_kwargs: dict):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        stop_ids: list[int],
+        render,
+        generate_kwargs: dict,
+        share_prefix: bool = False,
+        prefill_tokens: int = 0,
+    ):
         self.model, self.tok, self.stop_ids = model, tokenizer, stop_ids
         self.render = render  # messages -> chat text ending with the generation prompt
         self.kwargs = generate_kwargs
+        self.share_prefix, self.prefill_tokens = share_prefix, prefill_tokens
+        self.prefix: DialogueState | None = None  # the shared first tokens and their keys/values
         self.states: dict[str, DialogueState] = {}
         self.stats = RoundStats()
         self._takes_cache: bool | None = None
@@ -124,17 +145,87 @@ class IncrementalGenerator:
         """One assistant turn for each (dialogue key, messages so far)."""
         news = [self.new_tokens(k, m) for k, m in batch]
         states = [self.states[k] for k, _ in batch]
+        self.stats.prefilled += sum(map(len, news))
+        self.stats.reused += sum(len(s.ids) for s in states)
+        with torch.no_grad():
+            if self.share_prefix:
+                news = self._from_prefix(states, news)
+            if self.prefill_tokens:
+                news = self._prefill(states, news)
         cached = max(len(s.ids) for s in states)
         width = max(map(len, news))
         ids, mask, past = self._align(states, news, cached, width)
-        self.stats.prefilled += sum(map(len, news))
-        self.stats.reused += sum(len(s.ids) for s in states)
         texts: list[str] = [""] * len(states)
         with torch.no_grad():
             for row, generated, keys, values in self._decode(ids, mask, past, cached):
                 real = [int(t) for t, m in zip(ids[row], mask[row], strict=True) if m]
                 texts[row] = self._keep(states[row], real, generated, keys, values)
         return texts
+
+    # -- what the batch need not read: the shared prefix, the padding -------------------------------
+    def _from_prefix(self, states, news):
+        """Dialogues on their first round that start with the shared prefix begin from its
+        keys/values (the prefix is taken from the first batch of two or more first prompts)."""
+        fresh = [i for i, s in enumerate(states) if not s.ids and len(news[i]) > 1]
+        if self.prefix is None and len(fresh) >= 2:
+            self.prefix = self._prefix_of([news[i] for i in fresh])
+        if self.prefix is None:
+            return news
+        n = len(self.prefix.ids)
+        for i in fresh:
+            if len(news[i]) > n and news[i][:n] == self.prefix.ids:
+                states[i].ids = list(self.prefix.ids)
+                states[i].keys, states[i].values = self.prefix.keys, self.prefix.values
+                news[i] = news[i][n:]
+                self.stats.prefilled -= n
+                self.stats.reused += n
+        return news
+
+    def _prefix_of(self, prompts: list[list[int]]) -> DialogueState | None:
+        """The tokens every prompt starts with (each keeping one of its own) and their
+        keys/values; None when they share fewer than 16."""
+        n = min(len(p) for p in prompts) - 1
+        for p in prompts[1:]:
+            n = next((k for k in range(n) if p[k] != prompts[0][k]), n)
+        if n < 16:
+            return None
+        ids = torch.tensor([prompts[0][:n]], device=self.model.device)
+        out = self.model(
+            input_ids=ids, use_cache=True, logits_to_keep=1, **self._cache_in(growing_cache())
+        )
+        layers = self._cache_out(out).layers
+        keys = [layer.keys[0].clone().cpu() for layer in layers]
+        values = [layer.values[0].clone().cpu() for layer in layers]
+        return DialogueState(ids=prompts[0][:n], keys=keys, values=values)
+
+    def _prefill(self, states, news):
+        """Every row's new tokens but the last through the model, rows of similar length
+        together (at most ``prefill_tokens`` padded tokens a forward); each row keeps the
+        keys/values of its real tokens, and is left one new token to decode from."""
+        todo = sorted((i for i in range(len(news)) if len(news[i]) > 1), key=lambda i: len(news[i]))
+        while todo:
+            take = max(1, self.prefill_tokens // (len(news[todo[0]]) - 1))
+            chunk, todo = todo[:take], todo[take:]
+            while len(chunk) > 1 and len(chunk) * (len(news[chunk[-1]]) - 1) > self.prefill_tokens:
+                todo.insert(0, chunk.pop())  # the longest of the chunk waits for the next one
+            part = [states[i] for i in chunk]
+            cached = max(len(s.ids) for s in part)
+            heads = [news[i][:-1] for i in chunk]
+            ids, mask, past = self._align(part, heads, cached, max(map(len, heads)))
+            out = self.model(
+                input_ids=ids[:, cached:],
+                attention_mask=mask,
+                position_ids=((mask.cumsum(-1) - 1).clamp_min(0))[:, cached:],
+                use_cache=True,
+                logits_to_keep=1,
+                **self._cache_in(past),
+            )
+            cache = self._cache_out(out)
+            for j, i in enumerate(chunk):
+                states[i].ids = [int(t) for t, m in zip(ids[j], mask[j], strict=True) if m]
+                states[i].keys, states[i].values = _row_cache(cache, mask, j)
+                news[i] = news[i][-1:]
+        return news
 
     def _decode(self, ids, mask, past, cached: int):
         """Decode every row until it ends its turn, dropping it from the batch then (so a long
@@ -162,10 +253,7 @@ class IncrementalGenerator:
                 if int(chosen[j]) in self.stop_ids or len(generated[row]) >= limit:
                     ended.append(j)
             for j in ended:  # its cache holds every token fed so far: the new one was not fed
-                cols = torch.nonzero(mask[j], as_tuple=True)[0]
-                keys = [layer.keys[j].index_select(1, cols).cpu() for layer in cache.layers]
-                values = [layer.values[j].index_select(1, cols).cpu() for layer in cache.layers]
-                yield alive[j], generated[alive[j]], keys, values
+                yield alive[j], generated[alive[j]], *_row_cache(cache, mask, j)
             keep = [j for j in range(len(alive)) if j not in ended]
             if not keep:
                 return
@@ -236,3 +324,11 @@ class IncrementalGenerator:
         self.stats.generated += len(gen)
         text = [t for t in gen if t not in self.stop_ids]
         return self.tok.decode(text, skip_special_tokens=True).strip()
+
+
+def _row_cache(cache, mask: torch.Tensor, row: int) -> tuple[list, list]:
+    """Per layer, the keys and values of the real tokens (``mask`` 1) of one row of a batch."""
+    cols = torch.nonzero(mask[row], as_tuple=True)[0]
+    keys = [layer.keys[row].index_select(1, cols).cpu() for layer in cache.layers]
+    values = [layer.values[row].index_select(1, cols).cpu() for layer in cache.layers]
+    return keys, values
