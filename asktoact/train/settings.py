@@ -52,10 +52,17 @@ class TokenizerConfig:
 
 @dataclass
 class GGUFSource:
-    """A GGUF file inside an installed Python package (converted once to an HF folder)."""
+    """A GGUF file inside an installed Python package, or split over several (``parts``, in
+    order: ``<package>:<path in it>``), checked and converted once to an HF folder
+    (``train/gguf.py``)."""
 
-    package: str = F()
-    file: str = F()
+    package: Optional[str] = F()  # noqa: UP045 (the one package holding ``file``; null: parts)
+    file: str = F()  # the file's name (with parts: what the joined file is called)
+    parts: list[str] = F([])
+    version: Optional[str] = F(None)  # noqa: UP045 (the packages' version, for error messages)
+    size: Optional[int] = F(None)  # noqa: UP045 (bytes the file must have)
+    sha256: Optional[str] = F(None)  # noqa: UP045
+    architecture: Optional[str] = F(None)  # noqa: UP045 (its GGUF header's general.architecture)
 
 
 @dataclass
