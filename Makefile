@@ -66,6 +66,7 @@ bench: $(STAMP)  ## run the benchmarks (JSON on stdout, also under benchmarks/re
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_eval.py
 	$(PY) benchmarks/bench_generation.py
+	$(PY) benchmarks/bench_batches.py
 
 generate: $(STAMP)  ## build the clarification dataset (Hydra overrides in ARGS=...)
 	$(PY) -m asktoact.cli.generate $(ARGS)
