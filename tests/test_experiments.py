@@ -186,8 +186,22 @@ def test_the_paper_plan_holds_the_papers_settings(paper_plan):
     assert all((r["warmup"], r["effective batch"], r["epochs"]) == (0.01, 4, 1) for r in sft)
     assert all("w_max 9" in r["masking"] for r in sft if "pkt" in r["masking"])
     assert {r["rl"] for r in sft if r["row"].endswith("irm=True")} == {
-        "grpo lr 2e-06 batch 8 epochs 3.0"
+        "grpo lr 2e-06 batch 8 epochs 3.0 KL 0.3 answers <= 512 sampled at T 1"
     }
+    # the authors' SFT script (code/pkt/finetune.sh): AdamW wd 0.01, beta2 0.95, bf16, 8,192
+    # tokens, ZeRO-2 on 4 GPUs; and every row says where it still departs from the paper
+    for r in sft:
+        assert (r["optimizer"], r["precision"], r["max length"]) == (
+            "AdamW wd 0.01 betas 0.9/0.95",
+            "bf16-mixed",
+            8192,
+        ), r
+        assert (r["strategy"], r["devices x nodes"]) == ("deepspeed_zero2", "4 x 1"), r
+        assert (
+            "CodeLLaMA-2-7B" in r["departs from the paper"] and "PPO" in r["departs from the paper"]
+        )
+    assert all(r["optimizer"] == "AdamW wd 0 betas 0.9/0.999" for r in askto if r["optimizer"])
+    assert not any(r["departs from the paper"] for r in askto)
     models = {r["model"] for r in rows if r["experiment"] == "cross_model"}
     assert models == {"qwen2.5-7b-instruct", "llama3-8b-instruct", "mistral-7b-instruct-v0.3"}
 
@@ -321,6 +335,8 @@ def test_each_step_gets_the_config_the_override_builders_composed(compose):
 
     for point, expected in fixture["points"].items():
         name, scale, *row = point.split(" ")
+        if (name, scale) == ("tl_training", "paper"):  # at the authors' settings since (issue 33)
+            expected = {k: v for k, v in expected.items() if k not in ("train", "rl")}
         cfg = compose("job", f"experiment={name}", f"scale={scale}", *row)
         cfg.train.data.path = cfg.rl.data.path = cfg.evaluate.data.path = "/planned/data"
         cfg.rl.sft.path, cfg.evaluate.agent.path = "/planned/merged", "/planned/model"

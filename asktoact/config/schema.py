@@ -87,6 +87,8 @@ class JobConfig(RunConfig):
     irm: bool = F()  # run TL-Training's RL stage (IRM reward) after SFT
     variant: Optional[str] = F()  # noqa: UP045 (experiments whose rows are not a grid)
     tags: list[str] = F()  # the W&B tags of the job's runs
+    # where the row's planned settings depart from the paper's, for its plan row
+    plan_notes: list[str] = F(identity=False)
     # The row's choices, which the steps read (train.model: ${model}, evaluate.agent: ${agent}).
     model: ModelConfig = MISSING
     adapter: AdapterConfig = MISSING

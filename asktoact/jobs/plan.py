@@ -40,9 +40,13 @@ COLUMNS = (
     "lr",
     "warmup",
     "epochs",
+    "optimizer",
+    "precision",
+    "max length",
     "rl",
     "simulator",
     "judge",
+    "departs from the paper",
     "problem",
 )
 
@@ -104,6 +108,9 @@ def job_row(cfg: DictConfig, point: list[str]) -> dict[str, Any]:
             "lr": train.adapter.lr,
             "warmup": o.warmup_ratio,
             "epochs": t.max_epochs,
+            "optimizer": f"AdamW wd {o.weight_decay:g} betas {'/'.join(f'{b:g}' for b in o.betas)}",
+            "precision": t.precision,
+            "max length": train.data.max_length,
         }
         try:
             row["accumulation"] = accumulation(train)
@@ -111,9 +118,13 @@ def job_row(cfg: DictConfig, point: list[str]) -> dict[str, Any]:
             row["problem"] = str(err)
     if cfg.irm:
         rl = cfg.rl.rl
-        row["rl"] = f"{rl.algorithm} lr {rl.lr} batch {rl.batch_size} epochs {rl.epochs}"
+        row["rl"] = (
+            f"{rl.algorithm} lr {rl.lr} batch {rl.batch_size} epochs {rl.epochs} KL {rl.beta:g} "
+            f"answers <= {rl.max_completion_length} sampled at T {rl.temperature:g}"
+        )
     row["simulator"] = _backend(cfg.evaluate.simulator, cfg.evaluate.simulator.name)
     row["judge"] = _backend(cfg.evaluate.judge, "rules")
+    row["departs from the paper"] = "; ".join(cfg.plan_notes)
     return {k: row.get(k, "") for k in COLUMNS}
 
 
