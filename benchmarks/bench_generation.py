@@ -8,9 +8,10 @@ scale plays them), once per generation setting of ``asktoact.eval.generation``, 
 * ``prefix``  — the shared prompt prefix run once and its keys/values reused;
 * ``chunked`` — ``prefix`` plus new parts run in length-sorted chunks (no padding computed);
 
-and the next-call task's generation (``LocalAgent.complete`` on tool-use trajectories). Every
-forward of the model is timed: one with more than one new token a row is prefill, one with one
-is a decode step. Model FLOPs count 2 per matmul weight per token (padding included for what
+the next-call task's generation (``LocalAgent.complete`` on tool-use trajectories), and two steps
+of the RL stage (TRL's GRPO rollouts and policy update). Every forward of the model is timed:
+without gradients, one with more than one new token a row is prefill, one with one is a decode
+step; with gradients it is the RL stage's training. Model FLOPs count 2 per matmul weight per token (padding included for what
 the model computes, excluded for what it had to). Greedy outputs are compared with ``plain``'s.
 
 Prints JSON (and writes benchmarks/results/generation.json).
@@ -31,6 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import torch  # noqa: E402
 from _machine import matmul_params, matmul_peak, mfu  # noqa: E402
 from _results import emit  # noqa: E402
 
@@ -61,6 +63,9 @@ class ForwardClock:
     def _after(self, module, args, kwargs, output):
         ids = kwargs.get("input_ids")
         kind = "prefill" if ids.shape[1] > 1 else "decode"
+        if torch.is_grad_enabled():  # the RL stage's policy update, not generation
+            kind = "training"
+        self.totals.setdefault(kind, [0.0, 0])
         self.totals[kind][0] += time.perf_counter() - self._start
         self.totals[kind][1] += ids.numel()
 
@@ -167,6 +172,47 @@ def next_calls(path: str, work: Path, args, peak: dict) -> dict:
     return out
 
 
+def rollouts(path: str, work: Path, args) -> dict:
+    """Two steps of the RL stage (GRPO, 8 rollouts a step of up to ``--new-tokens`` tokens) on
+    SmolLM2 and the trajectory dataset of :func:`next_calls`: where a step's time goes —
+    prefill and decode of the rollouts, the no-grad forwards of the reference (``prefill`` too),
+    and the policy's training forwards (``training``)."""
+    from unittest import mock
+
+    from asktoact.rl import run as rl_run
+
+    cfg = compose(
+        "rl",
+        [
+            f"sft.path={path}",
+            f"data.path={work / 'traj'}",
+            "data.limit=16",
+            "rl.max_steps=2",
+            f"rl.max_completion_length={args.new_tokens}",
+            f"cache_dir={work}/c3",
+        ],
+    )
+    clocks = []
+    load = rl_run._policy
+
+    def timed_policy(c):
+        model, tok, peft = load(c)
+        clocks.append(ForwardClock(model))
+        return model, tok, peft
+
+    start = time.perf_counter()
+    with mock.patch.object(rl_run, "_policy", timed_policy):
+        summary = rl_run.run_rl(cfg, work / "rl")
+    seconds = time.perf_counter() - start
+    totals = clocks[0].snapshot()
+    out = {"steps": summary["global_step"], "rollouts_per_step": int(cfg.rl.batch_size)}
+    out["seconds"] = round(seconds, 1)
+    for kind, (secs, tokens) in totals.items():
+        out[f"{kind}_s"], out[f"{kind}_tokens"] = round(secs, 1), tokens
+    out["other_s"] = round(seconds - sum(s for s, _ in totals.values()), 1)
+    return out
+
+
 def main() -> None:
     from asktoact.eval.run import load_rows
     from asktoact.train.models import model_source
@@ -195,6 +241,7 @@ def main() -> None:
             **evaluation(path, rows, args, peak, work),
         }
         out["next_calls"] = next_calls(path, work, args, peak)
+        out["rl_rollouts"] = rollouts(path, work, args)
     emit("generation", out)
 
 
