@@ -69,7 +69,6 @@ class Task:
     """What one kind of data is to training, RL, evaluation and the reports."""
 
     kind: str = ""
-    metrics_names: tuple[str, ...] = ()
 
     # -- what the model sees -------------------------------------------------------------------
     def training_chat(self, system_role: bool, system_prompt: bool) -> Callable | None:

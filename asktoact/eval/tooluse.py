@@ -103,7 +103,6 @@ class ToolUseTask(Task):
     """TL-Training's task: the next call on tool-use trajectories (see the module doc)."""
 
     kind = "trajectories"
-    metrics_names = METRICS
 
     def training_chat(self, system_role: bool, system_prompt: bool):
         # a trajectory brings its own system turn (the tools), kept as it is
