@@ -52,8 +52,9 @@ def joined_file(source, cache_dir: str | Path) -> Path:
     packaged file itself, or its parts joined once under ``cache_dir/gguf/`` — each time checked
     against the expected size, sha256 and architecture."""
     if not source.parts:
-        path = package_file(source.package, source.file, source.version)
-        return check(path, source, source.package) if source.sha256 else path
+        return check(
+            package_file(source.package, source.file, source.version), source, source.package
+        )
     parts = [
         (p.split(":", 1)[0], package_file(*p.split(":", 1), source.version)) for p in source.parts
     ]
@@ -77,8 +78,8 @@ def joined_file(source, cache_dir: str | Path) -> Path:
 
 
 def check(path: Path, source, packages: str) -> Path:
-    """``path`` when it has ``model.gguf``'s size, sha256 and architecture; else a ValueError
-    naming the packages it came from and what to run."""
+    """``path`` when it has ``model.gguf``'s size, sha256 and architecture (each checked where
+    the config gives it); else a ValueError naming the packages it came from and what to run."""
     fix = f"reinstall {packages} ({_install_hint(packages.split(', ')[0], source.version)}, each)"
     size = path.stat().st_size
     if source.size is not None and size != source.size:
@@ -86,14 +87,12 @@ def check(path: Path, source, packages: str) -> Path:
             f"model.gguf: {source.file} is {size:,} bytes, expected {source.size:,}: a part is "
             f"missing, damaged or of another version; {fix}"
         )
-    digest = sha256_of(path)
-    if source.sha256 and digest != source.sha256:
+    if source.sha256 and (digest := sha256_of(path)) != source.sha256:
         raise ValueError(
             f"model.gguf: {source.file} has sha256 {digest[:16]}…, expected "
             f"{source.sha256[:16]}…: a part is damaged or of another version; {fix}"
         )
-    arch = architecture(path)
-    if source.architecture and arch != source.architecture:
+    if source.architecture and (arch := architecture(path)) != source.architecture:
         raise ValueError(
             f"model.gguf: {source.file} is a {arch!r} model, expected {source.architecture!r}; {fix}"
         )
