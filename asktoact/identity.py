@@ -9,7 +9,8 @@ What is left out is said once, where each setting is defined: a schema field mar
 ``config_field(identity=False)`` (where things go, how they are logged: cache folders, run names,
 loggers, worker counts) is in no store key, resume record or run folder name; one marked
 ``identity="resumable"`` (how long a run goes on) is in the store key but not in the resume
-record, so a run continued with more steps or queries resumes its work (:func:`unmarked`).
+record, so a run continued with more steps or queries resumes its work (:func:`marked_keys`,
+:func:`identity_of`).
 """
 
 from __future__ import annotations

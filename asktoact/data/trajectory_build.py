@@ -120,9 +120,3 @@ def is_trajectory_source(data_cfg: DictConfig) -> bool:
     from hydra.utils import get_method
 
     return getattr(get_method(data_cfg._target_), "produces", None) == KIND
-
-
-def is_trajectory_dataset(path: str | Path) -> bool:
-    """Whether a generate output folder holds trajectories (its manifest says so)."""
-    manifest = Path(path) / "manifest.json"
-    return manifest.exists() and json.loads(manifest.read_text()).get("kind") == KIND

@@ -24,13 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from asktoact.data.trajectory_build import KIND as TRAJECTORIES
 from asktoact.errors import ConfigError
 from asktoact.eval.metrics import difference, percentiles, resamples
 
 # manifest kind -> the Task class (dotted paths: the tasks import this module, not it them)
 TASKS = {
     "dialogues": "asktoact.eval.dialogues.DialogueTask",
-    "trajectories": "asktoact.eval.tooluse.ToolUseTask",
+    TRAJECTORIES: "asktoact.eval.tooluse.ToolUseTask",
 }
 DEFAULT_KIND = "dialogues"  # manifests written before tasks had kinds hold dialogues
 
@@ -61,7 +62,7 @@ def task_of(dataset: str | Path | None) -> Task:
 def task_of_result(result: dict[str, Any]) -> Task:
     """The Task whose evaluation wrote ``result`` (a metrics.json): its ``task``; before results
     named one, tool-use results said ``"kind": "tool_use"`` and dialogue results nothing."""
-    legacy = "trajectories" if result.get("kind") == "tool_use" else None
+    legacy = TRAJECTORIES if result.get("kind") == "tool_use" else None
     return task_named(result.get("task") or legacy)
 
 

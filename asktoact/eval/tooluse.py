@@ -31,6 +31,7 @@ from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
 from asktoact.data.trajectories import trajectory_chat
+from asktoact.data.trajectory_build import KIND
 from asktoact.errors import ConfigError
 from asktoact.eval.irm import irm_call_reward
 from asktoact.eval.metrics import call_scores
@@ -102,7 +103,7 @@ def respond(agent, batch: list[dict[str, Any]], agent_name: str) -> list[str]:
 class ToolUseTask(Task):
     """TL-Training's task: the next call on tool-use trajectories (see the module doc)."""
 
-    kind = "trajectories"
+    kind = KIND
 
     def training_chat(self, system_role: bool, system_prompt: bool):
         # a trajectory brings its own system turn (the tools), kept as it is
