@@ -212,27 +212,18 @@ class IncrementalGenerator:
             cached = max(len(s.ids) for s in part)
             heads = [news[i][:-1] for i in chunk]
             ids, mask, past = self._align(part, heads, cached, max(map(len, heads)))
-            out = self.model(
-                input_ids=ids[:, cached:],
-                attention_mask=mask,
-                position_ids=((mask.cumsum(-1) - 1).clamp_min(0))[:, cached:],
-                use_cache=True,
-                logits_to_keep=1,
-                **self._cache_in(past),
-            )
-            cache = self._cache_out(out)
+            cache = self._cache_out(self._read_new(ids, mask, past, cached))
             for j, i in enumerate(chunk):
                 states[i].ids = [int(t) for t, m in zip(ids[j], mask[j], strict=True) if m]
                 states[i].keys, states[i].values = _row_cache(cache, mask, j)
                 news[i] = news[i][-1:]
         return news
 
-    def _decode(self, ids, mask, past, cached: int):
-        """Decode every row until it ends its turn, dropping it from the batch then (so a long
-        turn does not make the others wait); yields (row, generated tokens, keys, values) as
-        rows finish, the keys/values being those of the row's real tokens only."""
+    def _read_new(self, ids, mask, past, cached: int):
+        """One forward over the tokens after the ``cached`` ones, each at its own position (from
+        the mask: padding shifts nothing), extending ``past``."""
         positions = (mask.cumsum(-1) - 1).clamp_min(0)
-        out = self.model(
+        return self.model(
             input_ids=ids[:, cached:],
             attention_mask=mask,
             position_ids=positions[:, cached:],
@@ -240,6 +231,12 @@ class IncrementalGenerator:
             logits_to_keep=1,  # the vocabulary projection only where the next token is chosen
             **self._cache_in(past),
         )
+
+    def _decode(self, ids, mask, past, cached: int):
+        """Decode every row until it ends its turn, dropping it from the batch then (so a long
+        turn does not make the others wait); yields (row, generated tokens, keys, values) as
+        rows finish, the keys/values being those of the row's real tokens only."""
+        out = self._read_new(ids, mask, past, cached)
         cache, logits = self._cache_out(out), out.logits[:, -1]
         alive = list(range(ids.shape[0]))
         generated: list[list[int]] = [[] for _ in alive]
