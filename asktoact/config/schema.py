@@ -28,6 +28,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.utils import get_object
 from omegaconf import MISSING
 
+from asktoact.bfcl.run import BfclConfig, BfclRunConfig
 from asktoact.config.derive import derived_schema
 from asktoact.configurable import UNIT, RunConfig, spec_of
 from asktoact.configurable import config_field as F
@@ -38,6 +39,7 @@ from asktoact.eval.irm import RewardConfig
 from asktoact.eval.run import EvaluateConfig
 from asktoact.paths import CONF_DIR
 from asktoact.rl.run import RLAlgorithmConfig, RLConfig
+from asktoact.serve.app import ServeConfig
 from asktoact.train.settings import AdapterConfig, ModelConfig, TrainConfig, TrainerConfig
 
 # -- derived from the YAML's _target_ -----------------------------------------------------------
@@ -101,6 +103,7 @@ class JobConfig(RunConfig):
     train: TrainConfig = MISSING
     evaluate: EvaluateConfig = MISSING
     rl: RLConfig = MISSING
+    bfcl: BfclConfig = MISSING  # BFCL's own evaluator over the row's model (enabled: false)
     # Demo domains held out of every demo training set: without TaskBench on disk, the
     # out-of-domain set is built from them (``ood_fallback``).
     ood_domains: list[str] = F()
@@ -165,6 +168,8 @@ def register() -> None:
         "reproduce": ReproduceConfig,
         "report": ReportConfig,
         "rl": RLConfig,
+        "serve": ServeConfig,
+        "bfcl": BfclRunConfig,
     }
     for name, node in primaries.items():
         cs.store(name=f"{name}_schema", node=node)

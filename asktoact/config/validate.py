@@ -79,9 +79,11 @@ def _check_value(node: DictConfig, key: str, where: str, spec, problems: list[st
         return  # resolved later by whoever owns the interpolation; nothing to check here
     if value is None:
         return
-    if "choices" in spec and value not in spec["choices"]:
-        allowed = ", ".join(map(repr, spec["choices"]))
-        problems.append(f"{where}={value!r}: must be one of {allowed}")
+    items = list(value) if isinstance(value, ListConfig) else [value]  # a list: each item
+    for item in items if "choices" in spec else []:
+        if item not in spec["choices"]:
+            allowed = ", ".join(map(repr, spec["choices"]))
+            problems.append(f"{where}={item!r}: must be one of {allowed}")
     if "keys" in spec and isinstance(value, DictConfig):
         bad = sorted(set(value.keys()) - set(spec["keys"]))
         if bad:

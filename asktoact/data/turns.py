@@ -27,8 +27,14 @@ def compact_json(obj: Any) -> str:
 
 
 def first_user_message(ex: Example, record: TransformationRecord) -> str:
-    tools = compact_json([t.to_dict(compact=True) for t in ex.tools])
-    return T.FIRST_USER.format(query=record.unspecified_query, tools=tools)
+    return request_message(record.unspecified_query, ex.tools)
+
+
+def request_message(query: str, tools) -> str:
+    """A request and its candidate APIs (``ToolSpec`` objects) as the first user turn shows them."""
+    return T.FIRST_USER.format(
+        query=query, tools=compact_json([t.to_dict(compact=True) for t in tools])
+    )
 
 
 def opening(record: TransformationRecord) -> str:
@@ -56,8 +62,12 @@ def confirmation(record: TransformationRecord, group: Group) -> str:
 
 
 def summary(record: TransformationRecord, solution: list | None = None) -> str:
-    calls = compact_json([c.to_dict() for c in record.solution()] if solution is None else solution)
-    return f"{TAG_SUMMARY} " + T.SUMMARY.format(solution=calls)
+    return summary_of([c.to_dict() for c in record.solution()] if solution is None else solution)
+
+
+def summary_of(solution: list) -> str:
+    """The final turn that gives ``solution`` (``[{"task", "arguments"}]``) as the calls."""
+    return f"{TAG_SUMMARY} " + T.SUMMARY.format(solution=compact_json(solution))
 
 
 def with_system_prompt(messages: list[Message], system_role: bool = True) -> list[Message]:

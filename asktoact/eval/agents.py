@@ -267,9 +267,15 @@ class LocalAgent:
         """The episode is over: drop its cache."""
         self.incremental.forget(episode_id)
 
-    def generate(self, prompts: list[str]) -> list[str]:
-        """One turn per prompt, each read from scratch (no cache kept)."""
+    def generate(self, prompts: list[str], max_new_tokens: int | None = None) -> list[str]:
+        """One turn per prompt, each read from scratch (no cache kept); ``max_new_tokens``: a
+        smaller reply budget than the agent's own for this call."""
         import torch
+
+        budget = min(
+            max_new_tokens or self.generate_kwargs["max_new_tokens"],
+            self.generate_kwargs["max_new_tokens"],
+        )
 
         enc = self.tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(
             self.device
@@ -279,7 +285,7 @@ class LocalAgent:
                 **enc,
                 eos_token_id=self.stop_ids,
                 pad_token_id=self.tok.pad_token_id,
-                **self.generate_kwargs,
+                **{**self.generate_kwargs, "max_new_tokens": budget},
             )
         return [
             t.strip()

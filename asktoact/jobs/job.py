@@ -40,6 +40,7 @@ STEPS = {
     "train": ("data.path",),
     "evaluate": ("agent.path", "data.path"),
     "rl": ("sft.path", "data.path"),
+    "bfcl": ("agent.path",),
 }
 
 
@@ -283,6 +284,31 @@ def evaluation(cfg: DictConfig, model_path: str | None, data: Path) -> dict[str,
         return run_evaluation(ecfg, out)
 
 
+def bfcl_scores(cfg: DictConfig, model_path: str, data: Path) -> dict[str, Any]:
+    """BFCL's own evaluator over the row's model (or the stored run of the same model and
+    settings); entries the model was trained on are never scored."""
+    from asktoact.bfcl.run import run_bfcl
+
+    node = cfg.bfcl
+    node.agent.path = model_path
+    identity = step_identity("bfcl", node) | {"model": entry_name(model_path)}
+    out = _store(Path(cfg.eval_root) / cfg.scale_name, f"bfcl-{identity['model']}", identity)
+    with _one_maker(out):
+        if (out / "bfcl.json").exists():
+            log.info("reusing BFCL scores %s", out)
+            return json.loads((out / "bfcl.json").read_text())
+        return run_bfcl(node, out, exclude=trained_bfcl_ids(data))
+
+
+def trained_bfcl_ids(data: Path) -> set[str]:
+    """BFCL's ids of the entries in the training split (a training set built from BFCL rows)."""
+    from asktoact.data.sources.bfcl import ID_PREFIX
+
+    split = resolve_dataset_dir(data).parent / "train.jsonl"
+    rows = (json.loads(line) for line in split.read_text(encoding="utf-8").splitlines() if line)
+    return {r["id"][len(ID_PREFIX) :] for r in rows if r["id"].startswith(ID_PREFIX)}
+
+
 def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -294,6 +320,8 @@ def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
             raise ValueError("irm=true needs a trained model (adapter=lora|dora|full)")
         path, summary["rl"] = rl_model(cfg, path, data)
     result = evaluation(cfg, path, eval_data)
+    if cfg.bfcl.enabled and path:
+        result["bfcl"] = bfcl_scores(cfg, path, data)
     labels = labels_of(cfg) | {"scale": cfg.scale_name, "eval_source": eval_source(cfg)}
     labels["pretrained"] = not is_local(cfg.agent) or not cfg.model.tiny
     out = {

@@ -30,6 +30,8 @@ from asktoact.data.sources.base import (
 from asktoact.data.sources.xlam import parse_tool
 from asktoact.schema import Example, ToolCall
 
+ID_PREFIX = "bfcl-"  # our example id of a BFCL entry: the prefix and BFCL's own id
+
 
 @configurable(exclude=("rejects",))
 def load(
@@ -123,5 +125,19 @@ def parse_row(row: dict[str, Any], answer: dict[str, Any] | None, category: str)
                 continue
             args.append((pname, accepted[0]))
         calls.append(ToolCall(fname, tuple(args)))
-    ex = Example(f"bfcl-{row['id']}", "bfcl", query, tools, tuple(calls), domain=category)
+    ex = Example(f"{ID_PREFIX}{row['id']}", "bfcl", query, tools, tuple(calls), domain=category)
     return validate_example(ex)
+
+
+def data_folder(folder: str) -> str:
+    """``folder`` when it holds BFCL question files; otherwise the BFCL v4 data shipped inside
+    the ``bfcl-eval`` package (installed without its dependencies by ``make install``), so a
+    fresh machine builds dialogues from real BFCL rows; ``folder`` again when neither exists
+    (the loader's error then names it)."""
+    import importlib.util
+
+    if present_categories(Path(folder)):
+        return folder
+    spec = importlib.util.find_spec("bfcl_eval")  # found, never imported: it pulls in every SDK
+    shipped = Path(spec.origin).parent / "data" if spec and spec.origin else None
+    return str(shipped) if shipped and present_categories(shipped) else folder

@@ -1,0 +1,171 @@
+"""The BFCL step: a model scored by the Berkeley Function Calling Leaderboard's own evaluator.
+
+The model (any local agent: a merged folder, a base model plus adapter, an HF id) is served by
+:mod:`asktoact.serve` on a free loopback port inside this process; BFCL runs unchanged in its own
+environment (:mod:`asktoact.bfcl.env`) through :mod:`asktoact.bfcl.launcher`, which registers the
+model with it. Two ways of asking (``modes``), each in its own BFCL project folder:
+
+* ``prompt`` — the leaderboard's conditions for a prompt-style local model: BFCL's instructions,
+  the model's chat template and BFCL's ``[func(arg=value)]`` decoder.
+* ``fc`` — BFCL's function-calling handler; our server asks each entry through our evaluation
+  protocol and returns a readable ``[SUMMARY]`` as tool calls (:mod:`asktoact.serve.protocol`),
+  so a model trained on our format is scored by BFCL's checker without failing on format.
+
+BFCL writes a line per entry, so a killed run resumes where it stopped (result lines cut short are
+dropped first). Scores are BFCL's; the per-entry outcomes they are read from give the bootstrap
+intervals and paired differences BFCL does not report (:mod:`asktoact.bfcl.scores`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import MISSING, DictConfig
+
+from asktoact.bfcl import entries, env, scores
+from asktoact.configurable import RunConfig
+from asktoact.configurable import config_field as F
+from asktoact.io import write_json
+
+log = logging.getLogger(__name__)
+
+LAUNCHER = Path(__file__).with_name("launcher.py")
+MODES = ("prompt", "fc")
+MODEL_NAME = {"prompt": "asktoact-prompt", "fc": "asktoact-fc"}
+# Provider keys never go to BFCL's processes: only our loopback server answers them.
+_SECRET = re.compile(r"(API_KEY|TOKEN|SECRET)", re.I)
+
+
+@dataclass
+class BfclConfig:
+    enabled: bool = F()  # a job scores its model with BFCL after evaluating it
+    bfcl_version: str = F()
+    venv: str = F(identity=False)  # where BFCL's environment lives
+    extras: list[str] = F()  # modules BFCL imports but does not declare
+    categories: list[str] = F()
+    limit: Optional[int] = F(ge=1)  # noqa: UP045 — entries per category (a seeded sample); null: all
+    seed: int = F()
+    modes: list[str] = F(choices=MODES)
+    max_new_tokens: int = F(ge=1)  # the reply cap, whatever BFCL asks for
+    concurrency: int = F(ge=1)  # entries in flight, generated as one batch
+    batch_wait_s: float = F(ge=0, identity=False)
+    agent: Any = MISSING
+
+
+def child_env(root: Path, base_url: str) -> dict[str, str]:
+    """BFCL's environment variables: its project folder and our server, no provider secrets."""
+    out = {k: v for k, v in os.environ.items() if not _SECRET.search(k)}
+    host, port = re.match(r"http://([^:/]+):(\d+)", base_url).groups()
+    out.update(
+        BFCL_PROJECT_ROOT=str(root),
+        LOCAL_SERVER_ENDPOINT=host,
+        LOCAL_SERVER_PORT=port,
+        OPENAI_BASE_URL=base_url,
+        OPENAI_API_KEY="EMPTY",  # BFCL's client insists on one; our server reads none
+        HF_HUB_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
+    out.pop("REMOTE_OPENAI_BASE_URL", None)
+    return out
+
+
+def _bfcl(python: Path, mode: str, label: str, args: list[str], child: dict[str, str]) -> None:
+    cmd = [str(python), str(LAUNCHER), "--name", MODEL_NAME[mode], "--mode", mode]
+    cmd += ["--display", label, "--", *args]
+    done = subprocess.run(cmd, env=child, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
+        raise RuntimeError(
+            f"bfcl {args[0]} ({mode}) failed in {child['BFCL_PROJECT_ROOT']}:\n{tail}"
+        )
+
+
+def tokenizer_dir(agent: DictConfig) -> str | None:
+    """The local folder BFCL's prompt handler reads the chat template from (None: an HF id)."""
+    path = Path(agent.path)
+    return str(path) if (path / "tokenizer_config.json").exists() else None
+
+
+def score_mode(
+    python: Path, mode: str, root: Path, chosen: dict[str, list[str]], node, base_url: str
+) -> dict[str, list[dict[str, Any]]]:
+    """Generate (resuming) and evaluate one mode; the per-entry outcomes by category."""
+    root.mkdir(parents=True, exist_ok=True)
+    write_json(root / "test_case_ids_to_generate.json", chosen)
+    dropped = entries.repair_results(root, MODEL_NAME[mode])
+    if dropped:
+        log.warning(
+            "BFCL %s: %d result lines cut short by a kill are generated again", mode, dropped
+        )
+    child, label = child_env(root, base_url), node.agent.name
+    generate = ["generate", "--model", MODEL_NAME[mode], "--run-ids", "--skip-server-setup"]
+    generate += ["--num-threads", str(node.concurrency)]
+    if mode == "prompt" and tokenizer_dir(node.agent):
+        generate += ["--local-model-path", tokenizer_dir(node.agent)]
+    started = time.monotonic()
+    _bfcl(python, mode, label, generate, child)
+    categories = ",".join(chosen)
+    evaluate = ["evaluate", "--model", MODEL_NAME[mode], "--test-category", categories]
+    _bfcl(python, mode, label, [*evaluate, "--partial-eval"], child)
+    log.info(
+        "BFCL %s: %d entries in %.0f s",
+        mode,
+        sum(map(len, chosen.values())),
+        time.monotonic() - started,
+    )
+    return {c: entries.outcomes(root, MODEL_NAME[mode], c, ids) for c, ids in chosen.items()}
+
+
+def run_bfcl(node: DictConfig, out: str | Path, exclude: set[str] = frozenset()) -> dict[str, Any]:
+    """Score ``node.agent`` with BFCL in every mode; writes and returns ``out/bfcl.json``."""
+    from hydra.utils import instantiate
+
+    from asktoact.serve.app import ModelServer, serving
+
+    out = Path(out)
+    python = env.ensure_env(node.venv, node.bfcl_version, list(node.extras))
+    chosen = entries.choose(
+        env.data_dir(python), list(node.categories), node.limit, node.seed, exclude
+    )
+    agent = instantiate(node.agent, max_new_tokens=node.max_new_tokens)
+    server = ModelServer(
+        agent, "asktoact", max_batch=node.concurrency, batch_wait_s=node.batch_wait_s
+    )
+    started, outcomes = time.monotonic(), {}
+    with serving(server) as base_url:
+        for mode in node.modes:
+            outcomes[mode] = score_mode(python, mode, out / mode, chosen, node, base_url)
+    result = {
+        "bfcl_version": node.bfcl_version,
+        "agent": node.agent.name,
+        "entries": chosen,
+        "excluded_as_trained": len(exclude),
+        "outcomes": outcomes,
+        "scores": {m: scores.summary(by_cat) for m, by_cat in outcomes.items()},
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    write_json(out / "bfcl.json", result)
+    log.info("BFCL scores: %s", json.dumps(result["scores"]))
+    return result
+
+
+@dataclass
+class BfclRunConfig(RunConfig):
+    """``asktoact-bfcl`` alone (``conf/bfcl.yaml``): the step node and the agent it scores."""
+
+    agent: Any = MISSING
+    bfcl: BfclConfig = MISSING
+
+
+def run_alone(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
+    result = run_bfcl(cfg.bfcl, run_dir)
+    scores.write_report([{"label": cfg.agent.name, "bfcl": result}], run_dir)
+    return result

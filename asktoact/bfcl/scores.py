@@ -1,0 +1,143 @@
+"""BFCL's per-entry verdicts as accuracies with intervals, and the report beside our tables.
+
+BFCL reports an accuracy per category; from the entries it failed we know each entry's verdict,
+so the same seeded bootstrap as every other interval of the project (:class:`Task`) gives an
+interval over entries, and two rows scored on the same entries a paired difference.
+``reports/bfcl.md|csv`` has one row per job and mode, one column group per category.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from asktoact.eval.task import Task
+from asktoact.io import write_text
+
+MODE_LABEL = {
+    "prompt": "BFCL's prompt (leaderboard conditions)",
+    "fc": "our protocol, read as tool calls",
+}
+
+
+class BfclTask(Task):
+    """Accuracy over BFCL entries: one column, correct or not."""
+
+    kind = "bfcl"
+
+    def columns(self, outcomes: list) -> np.ndarray:
+        return np.array([[float(o["correct"])] for o in outcomes]).reshape(-1, 1)
+
+    def metrics(self, sums: np.ndarray, n: int) -> dict[str, np.ndarray]:
+        return {"accuracy": 100.0 * sums[..., 0] / max(n, 1)}
+
+    def outcome_id(self, outcome) -> str:
+        return outcome["id"]
+
+
+def summary(by_category: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Per category: N, BFCL's accuracy (%, recomputed from its verdicts) and its interval."""
+    task, out = BfclTask(), {}
+    for category, outcomes in by_category.items():
+        agg = task.aggregate(outcomes)
+        out[category] = {
+            "N": agg.get("N", 0),
+            "accuracy": agg.get("accuracy"),
+            "interval": task.intervals(outcomes).get("accuracy"),
+        }
+    return out
+
+
+def paired(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracy(a) − accuracy(b) on the entries both were scored on."""
+    diff = BfclTask().paired_difference(a, b)
+    return {"n": diff["n"], **diff["metrics"].get("accuracy", {})}
+
+
+def _cell(score: dict[str, Any]) -> str:
+    lo, hi = score["interval"]
+    return f"{score['accuracy']:.1f} [{lo:.1f}, {hi:.1f}]"
+
+
+def write_report(rows: list[dict[str, Any]], reports_dir: str | Path) -> Path | None:
+    """``bfcl.md`` and ``bfcl.csv`` from ``rows`` (``label``, ``bfcl`` result, optional
+    ``base``: the label of the row the paired difference is taken against)."""
+    rows = [r for r in rows if r.get("bfcl")]
+    if not rows:
+        return None
+    by_label = {r["label"]: r for r in rows}
+    categories = list(rows[0]["bfcl"]["entries"])
+    version = rows[0]["bfcl"]["bfcl_version"]
+    lines = [
+        f"# BFCL's own evaluator (bfcl-eval {version}), over the models we train",
+        "",
+        "Accuracy (%) per category with a 95 % bootstrap interval over entries (BFCL gives none);",
+        "N entries per category, the same for every row. Δ: paired difference against the row's",
+        "base model on the same entries (* where its interval excludes 0).",
+        "",
+    ]
+    table = [
+        ["row", "mode", *[f"{c} (N={len(rows[0]['bfcl']['entries'][c])})" for c in categories]]
+    ]
+    flat = [
+        [
+            "row",
+            "mode",
+            "category",
+            "N",
+            "accuracy",
+            "low",
+            "high",
+            "diff_vs_base",
+            "diff_low",
+            "diff_high",
+        ]
+    ]
+    for row in rows:
+        for mode, by_cat in row["bfcl"]["scores"].items():
+            cells = []
+            for c in categories:
+                cell, d = _cell(by_cat[c]), None
+                base = by_label.get(row.get("base") or "")
+                if base and base is not row and mode in base["bfcl"]["outcomes"]:
+                    d = paired(row["bfcl"]["outcomes"][mode][c], base["bfcl"]["outcomes"][mode][c])
+                    cell += f"; Δ {d['diff']:+.1f}{'*' if d['significant'] else ''}"
+                cells.append(cell)
+                s = by_cat[c]
+                flat.append([row["label"], mode, c, s["N"], s["accuracy"], *s["interval"],
+                             *([d["diff"], d["low"], d["high"]] if d else ["", "", ""])])  # fmt: skip
+            table.append([row["label"], MODE_LABEL.get(mode, mode), *cells])
+    lines += ["| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
+    lines += ["| " + " | ".join(map(str, r)) + " |" for r in table[1:]]
+    reports_dir = Path(reports_dir)
+    write_text(reports_dir / "bfcl.md", "\n".join(lines) + "\n")
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    with open(reports_dir / "bfcl.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows(flat)
+    return reports_dir / "bfcl.md"
+
+
+def job_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The experiment jobs that ran the BFCL step, labelled, each paired with its experiment's
+    untrained row of the same model (``adapter=none``) when there is one."""
+
+    def label(labels: dict[str, Any]) -> str:
+        extra = f" {labels['variant']}" if labels.get("variant") else ""
+        rl = " +IRM" if labels.get("irm") else ""
+        return f"{labels['experiment_name']}/{labels['scale']}: {labels['model_name']} {labels['adapter_name']}{extra}{rl}"
+
+    rows, bases = [], {}
+    for run in runs:
+        if not run.get("bfcl"):
+            continue
+        labels = run["labels"]
+        key = (labels["experiment_name"], labels["scale"], labels["model_name"])
+        if labels.get("adapter_name") == "none":
+            bases[key] = label(labels)
+        rows.append({"label": label(labels), "key": key, "bfcl": run["bfcl"]})
+    for row in rows:
+        row["base"] = bases.get(row.pop("key"))
+    return rows

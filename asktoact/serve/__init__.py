@@ -1,0 +1,1 @@
+"""An OpenAI-compatible server of the project's agent models (``asktoact-serve``)."""
