@@ -9,10 +9,10 @@ from __future__ import annotations
 from omegaconf import DictConfig, OmegaConf
 
 from asktoact.config.help import help_template
-from asktoact.data.sources.bfcl import data_folder
 from asktoact.config.schema import register
 from asktoact.config.validate import ConfigError, validate
 from asktoact.configurable import NOT_IDENTITY, RESUMABLE
+from asktoact.data.sources.bfcl import data_folder
 from asktoact.identity import marked_keys, overrides_tag
 from asktoact.paths import CONF_DIR
 
