@@ -164,6 +164,14 @@ def test_the_server_speaks_openai_caps_replies_and_refuses_streaming():
     assert bad.status_code == 400 and "prompt" in bad.json()["detail"]
 
 
+def test_only_a_local_model_can_be_served():
+    from asktoact.errors import ConfigError
+    from asktoact.eval.agents import OracleAgent
+
+    with pytest.raises(ConfigError, match="only a local model can be served"):
+        ModelServer(OracleAgent("oracle"), "m")
+
+
 def _write_category(folder: Path, category: str, n: int) -> None:
     rows = [{"id": f"{category}_{k}", "question": [], "function": []} for k in range(n)]
     (folder / f"BFCL_v4_{category}.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -359,3 +367,36 @@ def test_bfcl_multi_turn_miss_param_runs_through_our_protocol(
     result = json.loads(next((tmp_path / "fc" / "result").rglob("*_result.json")).read_text())
     assert len(result["result"]) >= 2  # one list of steps per user turn: BFCL played the turns
     assert (tmp_path / "bfcl.json").exists()
+
+
+def test_a_job_stores_its_bfcl_run_by_model_and_settings_and_reuses_it(
+    tmp_path, compose, monkeypatch
+):
+    import asktoact.bfcl.run as bfcl_run
+    from asktoact.jobs.job import bfcl_scores
+
+    calls = []
+
+    def fake_run(node, out, exclude=frozenset()):
+        calls.append((node.limit, node.agent.path, set(exclude)))
+        result = {"entries": {}, "limit": node.limit}
+        (Path(out) / "bfcl.json").write_text(json.dumps(result))
+        return result
+
+    monkeypatch.setattr(bfcl_run, "run_bfcl", fake_run)
+    data = tmp_path / "data"
+    (data / "dataset").mkdir(parents=True)
+    (data / "dataset" / "dataset_dict.json").write_text("{}")
+    (data / "train.jsonl").write_text(json.dumps({"id": "bfcl-irrelevance_4"}) + "\n")
+    model = tmp_path / "models" / "row-abc" / "merged"
+    model.mkdir(parents=True)
+
+    def job(*overrides):
+        return compose("job", "bfcl.enabled=true", f"eval_root={tmp_path / 'evals'}", *overrides)
+
+    assert bfcl_scores(job(), str(model), data)["limit"] == 20
+    assert bfcl_scores(job(), str(model), data)["limit"] == 20  # stored: not run again
+    assert calls == [(20, str(model), {"irrelevance_4"})]
+    bfcl_scores(job("bfcl.limit=5"), str(model), data)  # another setting: another run
+    bfcl_scores(job("bfcl.venv=/elsewhere"), str(model), data)  # where BFCL lives: the same run
+    assert [c[0] for c in calls] == [20, 5]

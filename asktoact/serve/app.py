@@ -44,6 +44,12 @@ class ModelServer:
     """The agent's generation behind the three routes (plain methods, tested without HTTP)."""
 
     def __init__(self, agent, model_name: str, max_batch: int = 16, batch_wait_s: float = 0.05):
+        from asktoact.errors import ConfigError
+
+        if not all(hasattr(agent, a) for a in ("generate", "prompt", "tok")):
+            raise ConfigError(
+                f"agent={type(agent).__name__}: only a local model can be served (agent=local)"
+            )
         self.agent, self.model_name = agent, model_name
         self.batcher = Batcher(self._generate, max_batch=max_batch, wait_s=batch_wait_s)
         self._ids = itertools.count()
