@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,14 +79,21 @@ def child_env(root: Path, base_url: str) -> dict[str, str]:
 
 
 def _bfcl(python: Path, mode: str, label: str, args: list[str], child: dict[str, str]) -> None:
+    """BFCL's CLI in its environment; its output (progress bars included) goes to our stderr
+    and to ``<root>/bfcl_<command>.log``, whose end a failure quotes."""
     cmd = [str(python), str(LAUNCHER), "--name", MODEL_NAME[mode], "--mode", mode]
     cmd += ["--display", label, "--", *args]
-    done = subprocess.run(cmd, env=child, capture_output=True, text=True)
-    if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
-        raise RuntimeError(
-            f"bfcl {args[0]} ({mode}) failed in {child['BFCL_PROJECT_ROOT']}:\n{tail}"
-        )
+    log_path = Path(child["BFCL_PROJECT_ROOT"]) / f"bfcl_{args[0]}.log"
+    with open(log_path, "wb") as fh:
+        proc = subprocess.Popen(cmd, env=child, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for chunk in iter(lambda: proc.stdout.read1(4096), b""):
+            sys.stderr.write(chunk.decode(errors="replace"))
+            sys.stderr.flush()
+            fh.write(chunk)
+        returncode = proc.wait()
+    if returncode != 0:
+        tail = "\n".join(log_path.read_text(errors="replace").strip().splitlines()[-20:])
+        raise RuntimeError(f"bfcl {args[0]} ({mode}) failed, see {log_path}:\n{tail}")
 
 
 def tokenizer_dir(agent: DictConfig) -> str | None:
