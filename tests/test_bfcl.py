@@ -400,3 +400,18 @@ def test_a_job_stores_its_bfcl_run_by_model_and_settings_and_reuses_it(
     bfcl_scores(job("bfcl.limit=5"), str(model), data)  # another setting: another run
     bfcl_scores(job("bfcl.venv=/elsewhere"), str(model), data)  # where BFCL lives: the same run
     assert [c[0] for c in calls] == [20, 5]
+
+
+def test_bfcls_environment_gets_an_absolute_root_and_no_provider_key(tmp_path, monkeypatch):
+    from asktoact.bfcl.run import child_env
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-secret")
+    monkeypatch.setenv("HF_TOKEN", "hf-secret")
+    child = child_env(Path("outputs/evals/x/prompt"), "http://127.0.0.1:4321/v1")
+    # a relative root made BFCL write its results under root/root (seen in a real run)
+    assert child["BFCL_PROJECT_ROOT"] == str(tmp_path / "outputs/evals/x/prompt")
+    assert (child["LOCAL_SERVER_ENDPOINT"], child["LOCAL_SERVER_PORT"]) == ("127.0.0.1", "4321")
+    assert child["OPENAI_BASE_URL"] == "http://127.0.0.1:4321/v1"
+    assert child["OPENAI_API_KEY"] == "EMPTY"
+    assert "sk-secret" not in child.values() and "hf-secret" not in child.values()

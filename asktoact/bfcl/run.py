@@ -54,7 +54,9 @@ class BfclConfig:
     categories: list[str] = F()
     limit: Optional[int] = F(ge=1)  # noqa: UP045 — entries per category (a seeded sample); null: all
     seed: int = F()
-    modes: list[str] = F(choices=MODES)
+    # which ways of asking to run; each mode is its own folder, so a stored run is extended by
+    # the modes it lacks (jobs/job.py:bfcl_scores), not redone
+    modes: list[str] = F(choices=MODES, identity=False)
     max_new_tokens: int = F(ge=1)  # the reply cap, whatever BFCL asks for
     concurrency: int = F(ge=1)  # entries in flight, generated as one batch
     batch_wait_s: float = F(ge=0, identity=False)
@@ -66,7 +68,8 @@ def child_env(root: Path, base_url: str) -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not _SECRET.search(k)}
     host, port = re.match(r"http://([^:/]+):(\d+)", base_url).groups()
     out.update(
-        BFCL_PROJECT_ROOT=str(root),
+        # absolute: BFCL resolves its result folder against the root a second time
+        BFCL_PROJECT_ROOT=str(Path(root).resolve()),
         LOCAL_SERVER_ENDPOINT=host,
         LOCAL_SERVER_PORT=port,
         OPENAI_BASE_URL=base_url,
@@ -132,13 +135,23 @@ def score_mode(
     return {c: entries.outcomes(root, MODEL_NAME[mode], c, ids) for c, ids in chosen.items()}
 
 
+def _stored(out: Path, chosen: dict[str, list[str]]) -> tuple[dict, dict]:
+    """The outcomes and seconds of the modes an earlier run of the same entries scored (kept
+    beside the modes run now)."""
+    path = out / "bfcl.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    if stored.get("entries") != chosen:
+        return {}, {}
+    return dict(stored.get("outcomes", {})), dict(stored.get("seconds", {}))
+
+
 def run_bfcl(node: DictConfig, out: str | Path, exclude: set[str] = frozenset()) -> dict[str, Any]:
     """Score ``node.agent`` with BFCL in every mode; writes and returns ``out/bfcl.json``."""
     from hydra.utils import instantiate
 
     from asktoact.serve.app import ModelServer, serving
 
-    out = Path(out)
+    out = Path(out).resolve()
     python = env.ensure_env(node.venv, node.bfcl_version, list(node.extras))
     chosen = entries.choose(
         env.data_dir(python), list(node.categories), node.limit, node.seed, exclude
@@ -147,10 +160,12 @@ def run_bfcl(node: DictConfig, out: str | Path, exclude: set[str] = frozenset())
     server = ModelServer(
         agent, "asktoact", max_batch=node.concurrency, batch_wait_s=node.batch_wait_s
     )
-    started, outcomes = time.monotonic(), {}
+    outcomes, seconds = _stored(out, chosen)
     with serving(server) as base_url:
         for mode in node.modes:
+            started = time.monotonic()
             outcomes[mode] = score_mode(python, mode, out / mode, chosen, node, base_url)
+            seconds[mode] = round(time.monotonic() - started, 1)
     result = {
         "bfcl_version": node.bfcl_version,
         "agent": node.agent.name,
@@ -158,7 +173,7 @@ def run_bfcl(node: DictConfig, out: str | Path, exclude: set[str] = frozenset())
         "excluded_as_trained": len(exclude),
         "outcomes": outcomes,
         "scores": {m: scores.summary(by_cat) for m, by_cat in outcomes.items()},
-        "seconds": round(time.monotonic() - started, 1),
+        "seconds": seconds,  # per mode, of the run that generated it (a resumed run: its rest)
     }
     write_json(out / "bfcl.json", result)
     log.info("BFCL scores: %s", json.dumps(result["scores"]))

@@ -294,9 +294,10 @@ def bfcl_scores(cfg: DictConfig, model_path: str, data: Path) -> dict[str, Any]:
     identity = step_identity("bfcl", node) | {"model": entry_name(model_path)}
     out = _store(Path(cfg.eval_root) / cfg.scale_name, f"bfcl-{identity['model']}", identity)
     with _one_maker(out):
-        if (out / "bfcl.json").exists():
+        stored = json.loads((out / "bfcl.json").read_text()) if (out / "bfcl.json").exists() else {}
+        if set(node.modes) <= set(stored.get("outcomes", {})):
             log.info("reusing BFCL scores %s", out)
-            return json.loads((out / "bfcl.json").read_text())
+            return stored
         return run_bfcl(node, out, exclude=trained_bfcl_ids(data))
 
 
