@@ -379,7 +379,7 @@ def test_a_job_stores_its_bfcl_run_by_model_and_settings_and_reuses_it(
 
     def fake_run(node, out, exclude=frozenset()):
         calls.append((node.limit, node.agent.path, set(exclude)))
-        result = {"entries": {}, "limit": node.limit}
+        result = {"entries": {}, "limit": node.limit, "outcomes": {m: {} for m in node.modes}}
         (Path(out) / "bfcl.json").write_text(json.dumps(result))
         return result
 
@@ -399,7 +399,11 @@ def test_a_job_stores_its_bfcl_run_by_model_and_settings_and_reuses_it(
     assert calls == [(20, str(model), {"irrelevance_4"})]
     bfcl_scores(job("bfcl.limit=5"), str(model), data)  # another setting: another run
     bfcl_scores(job("bfcl.venv=/elsewhere"), str(model), data)  # where BFCL lives: the same run
+    bfcl_scores(job("bfcl.modes=[fc]"), str(model), data)  # a mode it has: the same run
     assert [c[0] for c in calls] == [20, 5]
+    bfcl_scores(job("bfcl.limit=7", "bfcl.modes=[fc]"), str(model), data)
+    bfcl_scores(job("bfcl.limit=7"), str(model), data)  # a mode it lacks: the run goes on
+    assert [c[0] for c in calls] == [20, 5, 7, 7]
 
 
 def test_bfcls_environment_gets_an_absolute_root_and_no_provider_key(tmp_path, monkeypatch):
@@ -415,3 +419,17 @@ def test_bfcls_environment_gets_an_absolute_root_and_no_provider_key(tmp_path, m
     assert child["OPENAI_BASE_URL"] == "http://127.0.0.1:4321/v1"
     assert child["OPENAI_API_KEY"] == "EMPTY"
     assert "sk-secret" not in child.values() and "hf-secret" not in child.values()
+
+
+def test_a_run_keeps_the_modes_an_earlier_run_of_the_same_entries_scored(tmp_path):
+    from asktoact.bfcl.run import _stored
+
+    chosen = {"irrelevance": ["irrelevance_1"]}
+    earlier = {
+        "entries": chosen,
+        "outcomes": {"prompt": {"irrelevance": []}},
+        "seconds": {"prompt": 9.0},
+    }
+    (tmp_path / "bfcl.json").write_text(json.dumps(earlier))
+    assert _stored(tmp_path, chosen) == ({"prompt": {"irrelevance": []}}, {"prompt": 9.0})
+    assert _stored(tmp_path, {"irrelevance": ["irrelevance_2"]}) == ({}, {})  # other entries
