@@ -75,10 +75,10 @@ def repair_results(root: Path, model: str) -> int:
     returns how many lines were dropped."""
     dropped = 0
     for path in (root / "result" / model).rglob(f"{VERSION_PREFIX}_*_result.json"):
-        text = path.read_text(encoding="utf-8").splitlines()
+        written = [t for t in path.read_text(encoding="utf-8").splitlines() if t.strip()]
         rows = _lines(path)
-        if len(rows) != len([t for t in text if t.strip()]):
-            dropped += len([t for t in text if t.strip()]) - len(rows)
+        if len(rows) != len(written):
+            dropped += len(written) - len(rows)
             path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return dropped
 

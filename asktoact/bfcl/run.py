@@ -119,19 +119,12 @@ def score_mode(
     child, label = child_env(root, base_url), node.agent.name
     generate = ["generate", "--model", MODEL_NAME[mode], "--run-ids", "--skip-server-setup"]
     generate += ["--num-threads", str(node.concurrency)]
-    if mode == "prompt" and tokenizer_dir(node.agent):
-        generate += ["--local-model-path", tokenizer_dir(node.agent)]
-    started = time.monotonic()
+    tokenizer = tokenizer_dir(node.agent) if mode == "prompt" else None
+    generate += ["--local-model-path", tokenizer] if tokenizer else []
     _bfcl(python, mode, label, generate, child)
     categories = ",".join(chosen)
     evaluate = ["evaluate", "--model", MODEL_NAME[mode], "--test-category", categories]
     _bfcl(python, mode, label, [*evaluate, "--partial-eval"], child)
-    log.info(
-        "BFCL %s: %d entries in %.0f s",
-        mode,
-        sum(map(len, chosen.values())),
-        time.monotonic() - started,
-    )
     return {c: entries.outcomes(root, MODEL_NAME[mode], c, ids) for c, ids in chosen.items()}
 
 
@@ -166,6 +159,8 @@ def run_bfcl(node: DictConfig, out: str | Path, exclude: set[str] = frozenset())
             started = time.monotonic()
             outcomes[mode] = score_mode(python, mode, out / mode, chosen, node, base_url)
             seconds[mode] = round(time.monotonic() - started, 1)
+            n = sum(map(len, chosen.values()))
+            log.info("BFCL %s: %d entries in %.0f s", mode, n, seconds[mode])
     result = {
         "bfcl_version": node.bfcl_version,
         "agent": node.agent.name,

@@ -9,6 +9,7 @@ interval over entries, and two rows scored on the same entries a paired differen
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -97,11 +98,11 @@ def write_report(rows: list[dict[str, Any]], reports_dir: str | Path) -> Path | 
         ]
     ]
     for row in rows:
+        base = by_label.get(row.get("base") or "")
         for mode, by_cat in row["bfcl"]["scores"].items():
             cells = []
             for c in categories:
                 cell, d = _cell(by_cat[c]), None
-                base = by_label.get(row.get("base") or "")
                 if base and base is not row and mode in base["bfcl"]["outcomes"]:
                     d = paired(row["bfcl"]["outcomes"][mode][c], base["bfcl"]["outcomes"][mode][c])
                     cell += f"; Δ {d['diff']:+.1f}{'*' if d['significant'] else ''}"
@@ -114,9 +115,9 @@ def write_report(rows: list[dict[str, Any]], reports_dir: str | Path) -> Path | 
     lines += ["| " + " | ".join(map(str, r)) + " |" for r in table[1:]]
     reports_dir = Path(reports_dir)
     write_text(reports_dir / "bfcl.md", "\n".join(lines) + "\n")
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    with open(reports_dir / "bfcl.csv", "w", newline="") as fh:
-        csv.writer(fh).writerows(flat)
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(flat)
+    write_text(reports_dir / "bfcl.csv", buffer.getvalue())
     return reports_dir / "bfcl.md"
 
 
