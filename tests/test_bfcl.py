@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from asktoact.bfcl import entries, scores
+from asktoact.report.bfcl_rows import job_rows
 from asktoact.serve import protocol
 from asktoact.serve.app import ModelServer, build_app
 from asktoact.serve.batcher import Batcher
@@ -66,6 +67,68 @@ def test_a_request_with_tools_becomes_our_dialogue_and_a_summary_becomes_tool_ca
     assert again[-1] == {"role": "user", "content": "And a taxi."}
 
 
+def test_a_request_becomes_a_trajectory_and_a_written_call_becomes_one_tool_call():
+    from asktoact.serve.trajectory import TrajectoryProtocol, trajectory
+    from asktoact.tools.calls import format_call
+
+    calls = [
+        {"id": f"c{k}", "type": "function", "function": {"name": "book_hotel", "arguments": a}}
+        for k, a in enumerate(['{"city": "Oslo", "nights": 2}', '{"city": "Bergen", "nights": 1}'])
+    ]
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Book Oslo and Bergen."},
+        {"role": "assistant", "content": None, "tool_calls": calls},
+        # results out of order: each is matched to its call by tool_call_id
+        {"role": "tool", "tool_call_id": "c1", "content": "booked B"},
+        {"role": "tool", "tool_call_id": "c0", "content": "booked O"},
+    ]
+    chat = trajectory(messages, TOOLS)
+    assert [m["role"] for m in chat] == [
+        "system", "user", "assistant", "function", "assistant", "function"
+    ]  # fmt: skip
+    (spec,) = json.loads(chat[0]["content"])  # the tools as the trajectories list them
+    assert spec["function"]["name"] == "book_hotel"
+    assert spec["function"]["parameters"]["required"] == ["city", "nights"]
+    assert chat[1]["content"] == "Be brief.\nBook Oslo and Bergen."
+    assert chat[2]["content"] == format_call("book_hotel", {"city": "Bergen", "nights": 1})
+    assert [chat[3]["content"], chat[5]["content"]] == ["booked B", "booked O"]
+
+    proto = TrajectoryProtocol()
+    assert not proto.done(messages)  # the model reads the results and decides what comes next
+    reply = proto.reply('book_hotel\n{"city": "Oslo", "nights": 2}', "r")
+    (call,) = reply["tool_calls"]
+    assert call["function"]["name"] == "book_hotel"
+    assert json.loads(call["function"]["arguments"]) == {"city": "Oslo", "nights": 2}
+    assert proto.reply("All booked.", "r")["tool_calls"] is None
+
+
+def test_the_server_asks_in_the_protocol_it_is_given_and_names_the_valid_ones():
+    from fastapi.testclient import TestClient
+
+    from asktoact.errors import ConfigError
+
+    agent = _Agent('book_hotel\n{"city": "Oslo", "nights": 2}')
+    client = TestClient(build_app(ModelServer(agent, "m", batch_wait_s=0, protocol="trajectory")))
+    messages = [{"role": "user", "content": "Book a hotel in Oslo for 2 nights."}]
+    chat = client.post("/v1/chat/completions", json={"messages": messages, "tools": TOOLS}).json()
+    assert chat["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "book_hotel"
+    assert agent.prompts[-1].startswith("system: [{")  # the trajectory's own system turn
+    messages += [
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": chat["choices"][0]["message"]["tool_calls"],
+        },
+        {"role": "tool", "content": "booked", "tool_call_id": "x"},
+    ]
+    client.post("/v1/chat/completions", json={"messages": messages, "tools": TOOLS})
+    assert agent.prompts[-1].endswith("function: booked")  # a result is read, not the turn's end
+
+    with pytest.raises(ConfigError, match="protocol='chat'.*dialogue, trajectory"):
+        ModelServer(agent, "m", protocol="chat")
+
+
 def test_a_bad_request_names_what_is_wrong():
     from asktoact.errors import ConfigError
 
@@ -112,7 +175,10 @@ def test_the_batcher_generates_what_waits_together_and_routes_each_answer():
 
 
 class _Agent:
-    """What the server needs of an agent: prompt(), generate(), tok, generate_kwargs."""
+    """What the server needs of an agent: prompt(), chat_text(), generate(), tok,
+    generate_kwargs, system_role."""
+
+    system_role = True
 
     def __init__(self, reply: str):
         self.reply, self.budgets, self.prompts = reply, [], []
@@ -121,6 +187,9 @@ class _Agent:
 
     def prompt(self, messages):
         return "\n".join(m["content"] for m in messages)
+
+    def chat_text(self, chat):
+        return "\n".join(f"{m['role']}: {m['content']}" for m in chat)
 
     def generate(self, prompts, max_new_tokens=None):
         self.budgets.append(max_new_tokens)
@@ -222,8 +291,9 @@ def _result(correct: dict[str, list[bool]]) -> dict:
     }
 
 
-def test_the_report_pairs_each_trained_row_with_its_base_model(tmp_path):
+def test_the_report_pairs_each_row_with_its_experiments_reference(tmp_path):
     labels = {"experiment_name": "main", "scale": "small", "model_name": "smol", "variant": None}
+    tl = {**labels, "experiment_name": "tl_training", "adapter_name": "lora", "irm": False}
     runs = [
         {
             "labels": {**labels, "adapter_name": "none"},
@@ -234,14 +304,28 @@ def test_the_report_pairs_each_trained_row_with_its_base_model(tmp_path):
             "bfcl": _result({"irrelevance": [True] * 40}),
         },
         {"labels": {**labels, "adapter_name": "full"}},  # ran without the BFCL step
+        # TL-Training rows differ by masking: named by its table's row key, PKT against standard
+        {"labels": {**tl, "masking_name": "standard"}, "bfcl": _result({"irrelevance": [True] * 40})},
+        {"labels": {**tl, "masking_name": "pkt"}, "bfcl": _result({"irrelevance": [True] * 40})},
+        # an experiment without a table: the untrained row of the same model
+        {"labels": {**labels, "experiment_name": "mine", "adapter_name": "dora"}, "bfcl": _result({"irrelevance": [True] * 40})},
+    ]  # fmt: skip
+    rows = job_rows(runs)
+    assert [(r["label"], r["base"]) for r in rows] == [
+        ("main/small: smol none", None),
+        ("main/small: smol lora", "main/small: smol none"),
+        ("tl_training/small: smol standard|False", None),
+        ("tl_training/small: smol pkt|False", "tl_training/small: smol standard|False"),
+        ("mine/small: smol dora", "mine/small: smol none"),
     ]
-    rows = scores.job_rows(runs)
-    assert [r["label"] for r in rows] == ["main/small: smol none", "main/small: smol lora"]
-    assert rows[1]["base"] == "main/small: smol none"
     scores.write_report(rows, tmp_path)
     md = (tmp_path / "bfcl.md").read_text()
     assert (
         "| main/small: smol lora | our protocol, read as tool calls | 100.0 [100.0, 100.0]; Δ +100.0* |"
+        in md
+    )
+    assert (
+        "| tl_training/small: smol pkt\\|False | our protocol, read as tool calls | 100.0 [100.0, 100.0]; Δ +0.0 |"
         in md
     )
     assert "irrelevance (N=40)" in md and "bfcl-eval test" in md
@@ -375,10 +459,11 @@ def test_a_job_stores_its_bfcl_run_by_model_and_settings_and_reuses_it(
     import asktoact.bfcl.run as bfcl_run
     from asktoact.jobs.job import bfcl_scores
 
-    calls = []
+    calls, protocols = [], []
 
     def fake_run(node, out, exclude=frozenset()):
         calls.append((node.limit, node.agent.path, set(exclude)))
+        protocols.append(node.protocol)
         result = {"entries": {}, "limit": node.limit, "outcomes": {m: {} for m in node.modes}}
         (Path(out) / "bfcl.json").write_text(json.dumps(result))
         return result
@@ -404,6 +489,14 @@ def test_a_job_stores_its_bfcl_run_by_model_and_settings_and_reuses_it(
     bfcl_scores(job("bfcl.limit=7", "bfcl.modes=[fc]"), str(model), data)
     bfcl_scores(job("bfcl.limit=7"), str(model), data)  # a mode it lacks: the run goes on
     assert [c[0] for c in calls] == [20, 5, 7, 7]
+    assert set(protocols) == {"dialogue"}  # the task of a dataset without a manifest: dialogues
+    # a model trained on trajectories is asked in their format, in a store entry of its own
+    (data / "manifest.json").write_text(json.dumps({"kind": "trajectories"}))
+    bfcl_scores(job("bfcl.limit=7"), str(model), data)
+    assert protocols[-1] == "trajectory" and len(calls) == 5
+    stores = {p.parent.name: p.read_text() for p in (tmp_path / "evals").rglob("config.yaml")}
+    assert sum("protocol: trajectory" in text for text in stores.values()) == 1
+    assert sum("protocol" not in text for text in stores.values()) == 3  # dialogue: keys kept
 
 
 def test_bfcls_environment_gets_an_absolute_root_and_no_provider_key(tmp_path, monkeypatch):

@@ -7,9 +7,10 @@ model with it. Two ways of asking (``modes``), each in its own BFCL project fold
 
 * ``prompt`` — the leaderboard's conditions for a prompt-style local model: BFCL's instructions,
   the model's chat template and BFCL's ``[func(arg=value)]`` decoder.
-* ``fc`` — BFCL's function-calling handler; our server asks each entry through our evaluation
-  protocol and returns a readable ``[SUMMARY]`` as tool calls (:mod:`asktoact.serve.protocol`),
-  so a model trained on our format is scored by BFCL's checker without failing on format.
+* ``fc`` — BFCL's function-calling handler; our server asks each entry in the format the model
+  was trained on (``protocol``: our dialogue turns, a readable ``[SUMMARY]`` returned as tool
+  calls, :mod:`asktoact.serve.protocol`; or TL-Training's trajectories, one call a turn,
+  :mod:`asktoact.serve.trajectory`), so BFCL's checker scores the calls, not our format.
 
 BFCL writes a line per entry, so a killed run resumes where it stopped (result lines cut short are
 dropped first). Scores are BFCL's; the per-entry outcomes they are read from give the bootstrap
@@ -35,6 +36,7 @@ from asktoact.bfcl import entries, env, scores
 from asktoact.configurable import RunConfig
 from asktoact.configurable import config_field as F
 from asktoact.io import write_json
+from asktoact.serve.app import PROTOCOLS, ModelServer, serving
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ class BfclConfig:
     modes: list[str] = F(choices=MODES, identity=False)
     max_new_tokens: int = F(ge=1)  # the reply cap, whatever BFCL asks for
     concurrency: int = F(ge=1)  # entries in flight, generated as one batch
+    # how fc mode asks the model (a key of PROTOCOLS); null: a job's task decides (dialogue alone)
+    protocol: Optional[str] = F(choices=tuple(PROTOCOLS))  # noqa: UP045
     batch_wait_s: float = F(ge=0, identity=False)
     agent: Any = MISSING
 
@@ -142,8 +146,6 @@ def run_bfcl(node: DictConfig, out: str | Path, exclude: set[str] = frozenset())
     """Score ``node.agent`` with BFCL in every mode; writes and returns ``out/bfcl.json``."""
     from hydra.utils import instantiate
 
-    from asktoact.serve.app import ModelServer, serving
-
     out = Path(out).resolve()
     python = env.ensure_env(node.venv, node.bfcl_version, list(node.extras))
     chosen = entries.choose(
@@ -151,7 +153,11 @@ def run_bfcl(node: DictConfig, out: str | Path, exclude: set[str] = frozenset())
     )
     agent = instantiate(node.agent, max_new_tokens=node.max_new_tokens)
     server = ModelServer(
-        agent, "asktoact", max_batch=node.concurrency, batch_wait_s=node.batch_wait_s
+        agent,
+        "asktoact",
+        max_batch=node.concurrency,
+        batch_wait_s=node.batch_wait_s,
+        protocol=node.protocol or "dialogue",
     )
     outcomes, seconds = _stored(out, chosen)
     with serving(server) as base_url:
@@ -164,6 +170,7 @@ def run_bfcl(node: DictConfig, out: str | Path, exclude: set[str] = frozenset())
     result = {
         "bfcl_version": node.bfcl_version,
         "agent": node.agent.name,
+        "protocol": node.protocol or "dialogue",
         "entries": chosen,
         "excluded_as_trained": len(exclude),
         "outcomes": outcomes,

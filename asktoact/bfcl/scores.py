@@ -77,7 +77,8 @@ def write_report(rows: list[dict[str, Any]], reports_dir: str | Path) -> Path | 
         "",
         "Accuracy (%) per category with a 95 % bootstrap interval over entries (BFCL gives none);",
         "N entries per category, the same for every row. Δ: paired difference against the row's",
-        "base model on the same entries (* where its interval excludes 0).",
+        "reference in its experiment's table (the base model, standard SFT) on the same entries",
+        "(* where its interval excludes 0). Rows are named by their experiment's row key.",
         "",
     ]
     table = [
@@ -112,33 +113,11 @@ def write_report(rows: list[dict[str, Any]], reports_dir: str | Path) -> Path | 
                              *([d["diff"], d["low"], d["high"]] if d else ["", "", ""])])  # fmt: skip
             table.append([row["label"], MODE_LABEL.get(mode, mode), *cells])
     lines += ["| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
-    lines += ["| " + " | ".join(map(str, r)) + " |" for r in table[1:]]
+    # row keys hold "|" (pkt|False): escaped, or Markdown would split the cell
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in table[1:]]
     reports_dir = Path(reports_dir)
     write_text(reports_dir / "bfcl.md", "\n".join(lines) + "\n")
     buffer = io.StringIO()
     csv.writer(buffer).writerows(flat)
     write_text(reports_dir / "bfcl.csv", buffer.getvalue())
     return reports_dir / "bfcl.md"
-
-
-def job_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The experiment jobs that ran the BFCL step, labelled, each paired with its experiment's
-    untrained row of the same model (``adapter=none``) when there is one."""
-
-    def label(labels: dict[str, Any]) -> str:
-        extra = f" {labels['variant']}" if labels.get("variant") else ""
-        rl = " +IRM" if labels.get("irm") else ""
-        return f"{labels['experiment_name']}/{labels['scale']}: {labels['model_name']} {labels['adapter_name']}{extra}{rl}"
-
-    rows, bases = [], {}
-    for run in runs:
-        if not run.get("bfcl"):
-            continue
-        labels = run["labels"]
-        key = (labels["experiment_name"], labels["scale"], labels["model_name"])
-        if labels.get("adapter_name") == "none":
-            bases[key] = label(labels)
-        rows.append({"label": label(labels), "key": key, "bfcl": run["bfcl"]})
-    for row in rows:
-        row["base"] = bases.get(row.pop("key"))
-    return rows

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 class DialogueTask(Task):
     kind = "dialogues"
+    serve_protocol = "dialogue"
 
     def training_chat(self, system_role: bool, system_prompt: bool):
         if not system_prompt:

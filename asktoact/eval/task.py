@@ -70,6 +70,8 @@ class Task:
     """What one kind of data is to training, RL, evaluation and the reports."""
 
     kind: str = ""
+    # how a server puts requests to a model trained on this kind (asktoact.serve.app.PROTOCOLS)
+    serve_protocol: str = ""
 
     # -- what the model sees -------------------------------------------------------------------
     def training_chat(self, system_role: bool, system_prompt: bool) -> Callable | None:

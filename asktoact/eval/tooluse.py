@@ -104,6 +104,7 @@ class ToolUseTask(Task):
     """TL-Training's task: the next call on tool-use trajectories (see the module doc)."""
 
     kind = KIND
+    serve_protocol = "trajectory"
 
     def training_chat(self, system_role: bool, system_prompt: bool):
         # a trajectory brings its own system turn (the tools), kept as it is

@@ -288,10 +288,14 @@ def bfcl_scores(cfg: DictConfig, model_path: str, data: Path) -> dict[str, Any]:
     """BFCL's own evaluator over the row's model (or the stored run of the same model and
     settings); entries the model was trained on are never scored."""
     from asktoact.bfcl.run import run_bfcl
+    from asktoact.eval.task import task_of
 
     node = cfg.bfcl
     node.agent.path = model_path
+    node.protocol = node.protocol or task_of(data).serve_protocol
     identity = step_identity("bfcl", node) | {"model": entry_name(model_path)}
+    if identity["protocol"] == "dialogue":  # stores made before protocols had names hold it
+        del identity["protocol"]
     out = _store(Path(cfg.eval_root) / cfg.scale_name, f"bfcl-{identity['model']}", identity)
     with _one_maker(out):
         stored = json.loads((out / "bfcl.json").read_text()) if (out / "bfcl.json").exists() else {}

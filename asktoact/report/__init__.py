@@ -15,6 +15,7 @@ def build_reports(
     from the ``asktoact-chat`` sessions recorded under ``chat_dirs``."""
     from asktoact.bfcl import scores as bfcl_scores
     from asktoact.report import plots
+    from asktoact.report.bfcl_rows import job_rows
     from asktoact.report.human import write_table4
     from asktoact.report.tables import collect, load_spec, table_experiments, write_tables
 
@@ -27,7 +28,7 @@ def build_reports(
         )
     out = Path(out_dir)
     written = write_tables(runs, out) + write_table4(list(chat_dirs), out)
-    bfcl = bfcl_scores.write_report(bfcl_scores.job_rows(runs), out)  # jobs with bfcl.enabled
+    bfcl = bfcl_scores.write_report(job_rows(runs), out)  # jobs with bfcl.enabled
     written += [bfcl] if bfcl else []
     for exp in table_experiments():
         for kind in load_spec(exp).get("plots", []):  # what the experiment's table.yaml asks for

@@ -3,7 +3,7 @@
 Routes: ``GET /v1/models``; ``POST /v1/completions`` (a raw prompt, continued as it is — what
 BFCL's prompt-mode handlers send after applying the model's chat template and BFCL's own
 instructions); ``POST /v1/chat/completions`` with ``tools`` (the request asked through our
-evaluation protocol and answered with ``tool_calls``, :mod:`asktoact.serve.protocol`).
+protocol the model was trained on and answered with ``tool_calls``: :data:`PROTOCOLS`).
 
 Replies are greedy unless the agent samples, capped at the agent's ``max_new_tokens`` whatever
 the client asks (a small model would otherwise fill a benchmark's reply budget of thousands of
@@ -26,8 +26,28 @@ from omegaconf import MISSING
 
 from asktoact.configurable import RunConfig
 from asktoact.configurable import config_field as F
-from asktoact.serve import protocol
+from asktoact.errors import ConfigError
 from asktoact.serve.batcher import Batcher
+from asktoact.serve.protocol import TURN_DONE
+
+# how a chat request is put to the model and its reply read back, by the data it was trained on:
+# AskToAct dialogues ([QUESTION] / [SUMMARY] turns) or tool-use trajectories (one call a turn)
+PROTOCOLS = {
+    "dialogue": "asktoact.serve.protocol.DialogueProtocol",
+    "trajectory": "asktoact.serve.trajectory.TrajectoryProtocol",
+}
+
+
+def protocol_named(name: str):
+    """The protocol ``name`` (a key of :data:`PROTOCOLS` or a dotted path to a protocol class)."""
+    from hydra.utils import get_class
+
+    try:
+        return get_class(PROTOCOLS.get(name, name))()
+    except Exception:
+        raise ConfigError(
+            f"protocol={name!r}: not one of {', '.join(PROTOCOLS)} or a dotted path to a class"
+        ) from None
 
 
 @dataclass
@@ -36,6 +56,7 @@ class ServeConfig(RunConfig):
     host: str = F()
     port: int = F(ge=0, le=65535)  # 0: a free port, printed when the server is up
     model_name: str = F()  # the id /v1/models reports and replies carry
+    protocol: str = F()  # a key of PROTOCOLS: the data the model was trained on
     max_batch: int = F(ge=1)  # requests generated together
     batch_wait_s: float = F(ge=0)  # how long the first request waits for others to join it
 
@@ -43,14 +64,20 @@ class ServeConfig(RunConfig):
 class ModelServer:
     """The agent's generation behind the three routes (plain methods, tested without HTTP)."""
 
-    def __init__(self, agent, model_name: str, max_batch: int = 16, batch_wait_s: float = 0.05):
-        from asktoact.errors import ConfigError
-
-        if not all(hasattr(agent, a) for a in ("generate", "prompt", "tok")):
+    def __init__(
+        self,
+        agent,
+        model_name: str,
+        max_batch: int = 16,
+        batch_wait_s: float = 0.05,
+        protocol: str = "dialogue",
+    ):
+        if not all(hasattr(agent, a) for a in ("generate", "prompt", "chat_text", "tok")):
             raise ConfigError(
                 f"agent={type(agent).__name__}: only a local model can be served (agent=local)"
             )
         self.agent, self.model_name = agent, model_name
+        self.protocol = protocol_named(protocol)
         self.batcher = Batcher(self._generate, max_batch=max_batch, wait_s=batch_wait_s)
         self._ids = itertools.count()
 
@@ -104,13 +131,13 @@ class ModelServer:
         if not isinstance(messages, list) or not messages:
             raise ValueError("messages: expected a non-empty list")
         call_id = f"call-{next(self._ids)}"
-        if protocol.turn_is_done(messages):
-            message = {"role": "assistant", "content": protocol.TURN_DONE, "tool_calls": None}
+        if self.protocol.done(messages):
+            message = {"role": "assistant", "content": TURN_DONE, "tool_calls": None}
             choice = {"message": message, "finish_reason": "stop"}
             return self._envelope("chat.completion", choice, self._usage("", ""))
-        prompt = self.agent.prompt(protocol.dialogue(messages, request.get("tools") or []))
+        prompt = self.protocol.prompt(self.agent, messages, request.get("tools") or [])
         text = self.batcher.submit(self._budget(request), prompt)
-        message = protocol.reply_message(text, call_id)
+        message = self.protocol.reply(text, call_id)
         finish = "tool_calls" if message["tool_calls"] else "stop"
         return self._envelope(
             "chat.completion",
@@ -122,8 +149,6 @@ class ModelServer:
 def build_app(server: ModelServer):
     """The FastAPI app of ``server``: errors in a request come back as 400 with the reason."""
     from fastapi import Body, FastAPI, HTTPException
-
-    from asktoact.errors import ConfigError
 
     app = FastAPI(title="asktoact-serve")
     body = Body(...)  # the request JSON as a dict: the OpenAI schema is read field by field
@@ -161,7 +186,8 @@ def serve(cfg) -> None:
     import uvicorn
     from hydra.utils import instantiate
 
-    server = ModelServer(instantiate(cfg.agent), cfg.model_name, cfg.max_batch, cfg.batch_wait_s)
+    agent = instantiate(cfg.agent)
+    server = ModelServer(agent, cfg.model_name, cfg.max_batch, cfg.batch_wait_s, cfg.protocol)
     sock = _bind(cfg.host, cfg.port)
     print(f"asktoact-serve: {cfg.model_name} on {url(cfg.host, sock.getsockname()[1])}", flush=True)
     uvicorn.Server(uvicorn.Config(build_app(server), log_level="warning")).run(sockets=[sock])

@@ -10,7 +10,8 @@ gives all of a request's calls in one summary and never reads their results, so 
 last message is a tool result is answered without generating: the turn is complete
 (:data:`TURN_DONE`, no calls). A reply with a readable ``[SUMMARY]`` solution becomes
 ``tool_calls``; a question, or a summary whose solution cannot be read, is plain content (a turn
-that calls nothing).
+that calls nothing). :class:`DialogueProtocol` is this module to the server; the next-call
+protocol of tool-use trajectories is :mod:`asktoact.serve.trajectory`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def tool_specs(tools: list[dict[str, Any]]) -> list:
     return specs
 
 
-def _text(content: Any) -> str:
+def content_text(content: Any) -> str:
     """Message content as text: a string, or OpenAI's list of ``{"type": "text"}`` parts."""
     if isinstance(content, list):
         return "".join(p.get("text", "") for p in content if isinstance(p, dict))
@@ -66,7 +67,7 @@ def dialogue(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> lis
     agent adds as its chat format allows). System text goes before the first request."""
     specs, out, preamble = tool_specs(tools), [], []
     for m in messages:
-        role, text = m.get("role"), _text(m.get("content"))
+        role, text = m.get("role"), content_text(m.get("content"))
         if role in ("system", "developer"):
             preamble.append(text)
         elif role == "tool":
@@ -107,3 +108,18 @@ def reply_message(text: str, call_id: str) -> dict[str, Any]:
         for k, c in enumerate(parsed.solution)
     ]
     return {"role": "assistant", "content": text, "tool_calls": calls}
+
+
+class DialogueProtocol:
+    """The server's view of this module: models trained on AskToAct dialogues."""
+
+    name = "dialogue"
+
+    def done(self, messages: list[dict[str, Any]]) -> bool:
+        return turn_is_done(messages)
+
+    def prompt(self, agent, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> str:
+        return agent.prompt(dialogue(messages, tools))
+
+    def reply(self, text: str, call_id: str) -> dict[str, Any]:
+        return reply_message(text, call_id)
