@@ -453,6 +453,30 @@ def test_bfcl_multi_turn_miss_param_runs_through_our_protocol(
     assert (tmp_path / "bfcl.json").exists()
 
 
+@pytest.mark.slow
+def test_bfcl_scores_a_tool_use_row_asked_in_its_trajectory_protocol(
+    bfcl_python, tiny_model, compose, tmp_path
+):
+    from asktoact.bfcl.run import run_bfcl
+
+    node = _node(
+        compose,
+        tiny_model,
+        "bfcl.limit=2",
+        "bfcl.categories=[simple_python]",
+        "bfcl.modes=[fc]",
+        "bfcl.protocol=trajectory",
+    )
+    out = run_bfcl(node, tmp_path)
+    assert json.loads((tmp_path / "bfcl.json").read_text())["protocol"] == "trajectory"
+    score = next((tmp_path / "fc" / "score").rglob("BFCL_v4_simple_python_score.json"))
+    bfcl_own = json.loads(score.read_text().splitlines()[0])
+    assert out["scores"]["fc"]["simple_python"]["N"] == bfcl_own["total_count"] == 2
+    assert out["scores"]["fc"]["simple_python"]["accuracy"] == pytest.approx(
+        100 * bfcl_own["accuracy"]
+    )
+
+
 def test_a_job_stores_its_bfcl_run_by_model_and_settings_and_reuses_it(
     tmp_path, compose, monkeypatch
 ):
