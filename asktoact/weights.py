@@ -12,6 +12,7 @@ from pathlib import Path
 
 from asktoact import faults
 from asktoact.hardware import resolve_dtype
+from asktoact.vocab import fit_embeddings, has_marker_tokens, marker_vocab_size
 
 # The model folders of a store entry: a trained model's merged weights and peft adapter (both
 # with the tokenizer), and a tiny model's random init.
@@ -44,17 +45,20 @@ def load_weights(
     adapter: str | Path | None = None,
     dtype: str | None = None,
     merge: bool = False,
+    vocab_size: int | None = None,
     **kwargs,
 ):
     """The model of ``path`` (a folder or hub id) with the peft ``adapter`` on top when given:
     attached, or folded into the weights (``merge``). ``dtype``: a name or ``auto``
-    (``asktoact.hardware``); None keeps the checkpoint's loading default. Further ``kwargs`` go
-    to ``from_pretrained``."""
+    (``asktoact.hardware``); None keeps the checkpoint's loading default. ``vocab_size``: the
+    embeddings grown to it before the adapter goes on (an adapter trained with added tokens,
+    ``asktoact.vocab``). Further ``kwargs`` go to ``from_pretrained``."""
     from transformers import AutoModelForCausalLM
 
     if dtype is not None:
         kwargs["dtype"] = resolve_dtype(dtype)
     model = AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
+    fit_embeddings(model, vocab_size)
     if adapter:
         from peft import PeftModel
 
@@ -66,9 +70,11 @@ def load_weights(
 
 def load_causal_lm(path, adapter=None, padding_side: str | None = None, **kwargs):
     """(model, tokenizer): :func:`load_weights` and the tokenizer of the adapter when there is
-    one (it is saved with it), else of the model."""
+    one (it is saved with it), else of the model; a base model grows to an adapter tokenizer's
+    added marker tokens."""
     tok = load_tokenizer(adapter or path, padding_side)
-    return load_weights(path, adapter, **kwargs), tok
+    vocab = marker_vocab_size(tok) if adapter else None
+    return load_weights(path, adapter, vocab_size=vocab, **kwargs), tok
 
 
 def save_outputs(model, tokenizer, out_dir: str | Path) -> dict[str, str]:
@@ -82,7 +88,10 @@ def save_outputs(model, tokenizer, out_dir: str | Path) -> dict[str, str]:
     paths = {}
     if isinstance(model, PeftModel):
         with atomic_dir(out / ADAPTER) as tmp:
-            model.save_pretrained(str(tmp))
+            # grown by our marker tokens, the base's embeddings are not saved whole (peft would:
+            # 227 MB for SmolLM2): a loader grows them again, row for row (asktoact.vocab)
+            grown = {"save_embedding_layers": False} if has_marker_tokens(tokenizer) else {}
+            model.save_pretrained(str(tmp), **grown)
             tokenizer.save_pretrained(str(tmp))
         paths[ADAPTER] = str(out / ADAPTER)
         merged = model.merge_and_unload()

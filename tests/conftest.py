@@ -315,3 +315,40 @@ def cli():
         return proc
 
     return run
+
+
+@pytest.fixture(scope="session")
+def special_markers(trained_runs):
+    """``special_markers(tok, messages, eot, tools, error)``: encodes ``messages`` (an
+    assistant turn holding ``<SOE> error <EOE>``) with ``markers=special`` on a copy of ``tok``
+    given the two marker tokens, and checks the golden shape: each marker one whole token, once,
+    around exactly the error's tokens; the markers and the error take no loss; every other
+    token is trained exactly as with the markers dropped. Returns (tokenizer, encoding)."""
+    import copy
+
+    from asktoact.constants import IGNORE_INDEX
+    from asktoact.train.encode import encode
+    from asktoact.train.masking import Masking
+    from asktoact.vocab import add_marker_tokens
+
+    def squash(text: str) -> str:
+        return " ".join(text.split())
+
+    def check(tok, messages, eot, tools, error):
+        marked = copy.deepcopy(tok)
+        soe, eoe = add_marker_tokens(marked)
+        assert marked.convert_ids_to_tokens([soe, eoe]) == ["<SOE>", "<EOE>"]
+        enc = encode(messages, marked, Masking("s", "span", markers="special"), eot, tools)
+        ids, labels = enc["input_ids"], enc["labels"]
+        assert ids.count(soe) == ids.count(eoe) == 1
+        a, b = ids.index(soe), ids.index(eoe)
+        assert squash(marked.decode(ids[a + 1 : b])) == squash(error)
+        assert all(lab == IGNORE_INDEX for lab in labels[a : b + 1])
+        dropped = encode(messages, marked, Masking("s", "span"), eot, tools)
+        assert soe not in dropped["input_ids"]
+        assert [squash(r) for r in trained_runs(marked, enc)] == [
+            squash(r) for r in trained_runs(marked, dropped)
+        ]
+        return marked, enc
+
+    return check

@@ -152,8 +152,8 @@ def test_pkt_weight_is_clipped_at_w_max(tokenizers):
     assert max(enc["loss_weights"]) == 2.0
 
 
-def test_keep_markers_puts_them_in_the_input_without_loss(tokenizers, trained_runs):
-    enc = run(tokenizers, "qwen2", Masking("sel", "span", keep_markers=True))
+def test_text_markers_put_them_in_the_input_without_loss(tokenizers, trained_runs):
+    enc = run(tokenizers, "qwen2", Masking("sel", "span", markers="text"))
     tok = tokenizers["qwen2"]
     assert "<SOE> " + ERROR + " <EOE>" in tok.decode(enc["input_ids"])
     assert not any("SOE" in r or "EOE" in r for r in trained_runs(tok, enc))

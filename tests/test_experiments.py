@@ -185,6 +185,10 @@ def test_the_paper_plan_holds_the_papers_settings(paper_plan):
     assert sft and all(r["adapter"] == "full" and r["lr"] == 1e-6 for r in sft)
     assert all((r["warmup"], r["effective batch"], r["epochs"]) == (0.01, 4, 1) for r in sft)
     assert all("w_max 9" in r["masking"] for r in sft if "pkt" in r["masking"])
+    # <SOE>/<EOE> as added tokens wherever AskToAct's data is trained; trajectories have none
+    trained = [r for r in askto if r["adapter"] != "none"]
+    assert trained and all("markers special" in r["masking"] for r in trained), trained
+    assert not any("markers" in r["masking"] for r in sft)
     assert {r["rl"] for r in sft if r["row"].endswith("irm=True")} == {
         "grpo lr 2e-06 batch 8 epochs 3.0 KL 0.3 answers <= 512 sampled at T 1"
     }
@@ -353,6 +357,12 @@ def test_each_step_gets_the_config_the_override_builders_composed(compose):
                 for key in ("parts", "version", "size", "sha256", "architecture"):
                     if not gguf.get(key, True):  # split-file settings a GGUF source has since
                         del gguf[key]
+                # keep_markers: false became markers: drop; the paper scale's AskToAct rows
+                # keep them as added tokens since (issue 33), a departure from the fixture
+                markers = node["masking"].pop("markers")
+                paper_tokens = scale == "paper" and name != "tl_training"
+                assert markers == ("special" if paper_tokens else "drop"), point
+                node["masking"]["keep_markers"] = False
             if step == "evaluate":  # generation settings a local agent has had since
                 for key in ("share_prefix", "prefill_tokens"):
                     node["agent"].pop(key, None)

@@ -138,6 +138,16 @@ REAL = {  # model config -> (package to look for, parameters, embeddings tied, e
 }
 
 
+def messages_ending(last: str) -> list[dict[str, str]]:
+    """A clarification dialogue whose last assistant turn is ``last``."""
+    return [
+        {"role": "user", "content": "Book a table in a certain city."},
+        {"role": "assistant", "content": "[QUESTION] Which city?"},
+        {"role": "user", "content": "Lisbon."},
+        {"role": "assistant", "content": last},
+    ]
+
+
 @pytest.fixture(scope="module", params=sorted(REAL))
 def real_model(request, tmp_path_factory, compose):
     from asktoact.train.models import model_source
@@ -163,13 +173,7 @@ def test_real_weights_convert_encode_and_answer(real_model, masking):
     assert low < sum(p.numel() for p in model.parameters()) < high
     same = model.get_input_embeddings().weight is model.get_output_embeddings().weight
     assert same == tied and model_cfg.eot == eot and tok.chat_template
-    messages = [
-        {"role": "user", "content": "Book a table in a certain city."},
-        {"role": "assistant", "content": "[QUESTION] Which city?"},
-        {"role": "user", "content": "Lisbon."},
-        {"role": "assistant", "content": "[SUMMARY] Calls: []"},
-    ]
-    chat = with_system_prompt(messages, model_cfg.system_role)
+    chat = with_system_prompt(messages_ending("[SUMMARY] Calls: []"), model_cfg.system_role)
     enc = encode(chat, tok, masking("selective"), eot, ["book_table"], example_id="g")
     trained = [
         i for i, lab in zip(enc["input_ids"], enc["labels"], strict=True) if lab != IGNORE_INDEX
@@ -186,3 +190,14 @@ def test_real_weights_convert_encode_and_answer(real_model, masking):
         pad_token_id=tok.pad_token_id,
     )
     assert tok.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True).strip()
+
+
+def test_marker_tokens_encode_whole_on_real_weights(real_model, special_markers):
+    from asktoact.weights import load_tokenizer
+
+    name, model_cfg, folder = real_model
+    error = "<SOE> [QUESTION] Which city again? <EOE> [SUMMARY] []"
+    chat = with_system_prompt(messages_ending(error), model_cfg.system_role)
+    special_markers(
+        load_tokenizer(folder), chat, REAL[name][3], ["book_table"], "[QUESTION] Which city again?"
+    )

@@ -90,6 +90,13 @@ def test_golden_encoding_with_the_real_tokenizer(tok, masking, scheme, trained_r
     assert (max(weights) > 1.0) == (scheme == "pkt")
 
 
+def test_golden_encoding_with_marker_tokens_on_the_real_tokenizer(tok, special_markers):
+    marked, _ = special_markers(
+        tok, with_system_prompt(MESSAGES), EOT, TOOLS, "[QUESTION] Which city again?"
+    )
+    assert len(marked) == len(tok) + 2 and len(tok("<SOE>")["input_ids"]) > 1  # pieces before
+
+
 def test_a_few_lora_steps_of_our_loss_lower_it(smollm2, tok, compose, masking):
     """LoRA on the tied-embedding model, our fused weighted loss: the loss on a fixed batch falls."""
     from asktoact.train.loss import weighted_lm_loss

@@ -97,10 +97,11 @@ def job_row(cfg: DictConfig, point: list[str]) -> dict[str, Any]:
         train = cfg.train
         t, o = train.trainer, train.optim
         peft = train.adapter.peft
-        w_max = f" (w_max {train.masking.w_max:g})" if train.masking.pkt else ""
+        m = train.masking
+        notes = [f"w_max {m.w_max:g}"] * m.pkt + [f"markers {m.markers}"] * (m.markers != "drop")
         row |= {
             "rank": peft.r if peft else "",
-            "masking": f"{cfg.masking.name}{w_max}",
+            "masking": cfg.masking.name + (f" ({', '.join(notes)})" if notes else ""),
             "strategy": train.strategy.name,
             "devices x nodes": f"{t.devices} x {t.num_nodes}",
             "micro batch": train.data.micro_batch_size,

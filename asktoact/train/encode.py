@@ -99,7 +99,7 @@ def encode(
     max_length: int | None = None,
     example_id: str = "?",
 ) -> dict[str, Any]:
-    cleaned = [split_errors(m["content"], masking.keep_markers) for m in messages]
+    cleaned = [split_errors(m["content"], masking.keeps_markers) for m in messages]
     clean_msgs = [
         {"role": m["role"], "content": c} for m, (c, _) in zip(messages, cleaned, strict=True)
     ]

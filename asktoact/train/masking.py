@@ -1,8 +1,8 @@
 """Masking schemes: which assistant tokens take loss, and with what weight (docs/architecture.md).
 
 A scheme is four choices: what happens to errors (``errors``), whether key tokens are up-weighted
-(``pkt``) and which tokens are key (``pkt_keys``, :mod:`asktoact.train.keytokens`), and whether the
-``<SOE>``/``<EOE>`` markers stay in the input.
+(``pkt``) and which tokens are key (``pkt_keys``, :mod:`asktoact.train.keytokens`), and what
+becomes of the ``<SOE>``/``<EOE>`` markers in the input (``markers``, :data:`MARKER_MODES`).
 
 =============  ========  =====  ==========================================================
 scheme         errors    pkt    meaning
@@ -37,9 +37,17 @@ ERROR_MODES: dict[str, tuple[bool, bool]] = {
 }
 
 
+# What becomes of the <SOE>/<EOE> markers around an injected error (the error text itself is
+# always kept as context): removed, kept as plain text (split into ordinary tokens), or kept as
+# two tokens added to the tokenizer, as AskToAct introduces them (``asktoact.train.markers``).
+# Whatever is kept takes no loss under span masking.
+MARKER_MODES = ("drop", "text", "special")
+
+
 @configurable(
     bounds={
         "errors": {"choices": tuple(ERROR_MODES)},
+        "markers": {"choices": MARKER_MODES},
         "w_max": {"ge": 1.0},
         "pkt_keys": {"choices": KEY_DEFINITIONS},
     }
@@ -53,7 +61,7 @@ class Masking:
     errors: str = "span"
     pkt: bool = False
     w_max: float = 9.0
-    keep_markers: bool = False
+    markers: str = "drop"  # MARKER_MODES
     pkt_keys: str = "tool"  # which tokens PKT up-weights: keytokens.KEY_DEFINITIONS
 
     @property
@@ -65,3 +73,13 @@ class Masking:
     def masks_failed_turns(self) -> bool:
         """MAE: a turn whose tool feedback reports an error takes no loss, whole."""
         return ERROR_MODES[self.errors][1]
+
+    @property
+    def keeps_markers(self) -> bool:
+        """The markers stay in the input (as text or as the two added tokens)."""
+        return self.markers != "drop"
+
+    @property
+    def adds_marker_tokens(self) -> bool:
+        """``<SOE>``/``<EOE>`` are added to the tokenizer and the model's embeddings."""
+        return self.markers == "special"

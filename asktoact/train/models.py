@@ -68,14 +68,17 @@ def load_model(model_cfg, tokenizer, seed: int = 0, cache_dir: str = ".cache/ask
     )
 
 
-def apply_adapter(model, adapter_cfg):
+def apply_adapter(model, adapter_cfg, trainable_tokens: list[int] | None = None):
     """peft's LoRA/DoRA from ``adapter.peft`` (a ``peft.LoraConfig`` node), on the top
-    ``adapter.top_layers`` layers when set; ``full`` has none."""
+    ``adapter.top_layers`` layers when set, training the embedding rows of ``trainable_tokens``
+    too (tokens added to the vocabulary, ``asktoact.vocab``); ``full`` has none."""
     if adapter_cfg.peft is None:
         return model
     from peft import get_peft_model
 
     extra = {}
+    if trainable_tokens:
+        extra["trainable_token_indices"] = list(trainable_tokens)
     if adapter_cfg.top_layers:
         n = model.config.num_hidden_layers
         extra["layers_to_transform"] = list(range(max(n - adapter_cfg.top_layers, 0), n))

@@ -39,6 +39,7 @@ from asktoact.train.models import (
     parameter_counts,
 )
 from asktoact.train.module import ClarifyLM
+from asktoact.vocab import add_marker_tokens, fit_embeddings
 from asktoact.weights import save_outputs
 
 log = logging.getLogger(__name__)
@@ -151,12 +152,12 @@ def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
     return None
 
 
-def data_module(cfg: DictConfig, run_dir: Path, tokenizer) -> DialogueDataModule:
+def data_module(cfg: DictConfig, run_dir: Path, tokenizer, masking) -> DialogueDataModule:
     data_path = Path(cfg.data.path) if cfg.data.path else ensure_dataset(cfg, run_dir / "data")
     return DialogueDataModule(
         data_path,
         tokenizer,
-        instantiate(cfg.masking),
+        masking,
         eot_of(cfg.model),
         cfg.data.max_length,
         cfg.data.micro_batch_size,
@@ -180,8 +181,15 @@ def run_training(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     ckpt = resume_checkpoint(cfg, run_dir)
     pl.seed_everything(cfg.seed, workers=True)
     tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
-    dm = data_module(cfg, run_dir, tokenizer)
-    model = apply_adapter(load_model(cfg.model, tokenizer, cfg.seed, cfg.cache_dir), cfg.adapter)
+    masking = instantiate(cfg.masking)
+    model = load_model(cfg.model, tokenizer, cfg.seed, cfg.cache_dir)
+    # <SOE>/<EOE> as tokens of their own (masking.markers=special): added after the model is
+    # built (a tiny model's random init stays the job's saved base) and before the data is
+    # encoded; their embedding rows are trained under LoRA too
+    markers = add_marker_tokens(tokenizer) if masking.adds_marker_tokens else None
+    fit_embeddings(model, len(tokenizer) if markers else None)
+    model = apply_adapter(model, cfg.adapter, trainable_tokens=markers)
+    dm = data_module(cfg, run_dir, tokenizer, masking)
     model.train()  # from_pretrained returns eval mode: dropout (LoRA's too) would stay off
     if cfg.trainer.gradient_checkpointing:
         model.gradient_checkpointing_enable()
