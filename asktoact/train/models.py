@@ -37,10 +37,15 @@ def model_source(model_cfg, cache_dir: str) -> str:
 
 
 def load_tokenizer(model_cfg, cache_dir: str):
+    """The model's tokenizer; a real model that ships no chat template (a base model such as
+    CodeLlama-7b-hf) gets its family's, and is saved with it."""
     if model_cfg.tiny:
         t = model_cfg.tokenizer
         return build_tokenizer(model_cfg.family, t.vocab_size, t.corpus_rows, t.seed, cache_dir)
-    return load_tokenizer_of(model_source(model_cfg, cache_dir))
+    tok = load_tokenizer_of(model_source(model_cfg, cache_dir))
+    if not tok.chat_template:
+        tok.chat_template = family(model_cfg.family).chat_template
+    return tok
 
 
 def eot_of(model_cfg) -> str:
