@@ -50,6 +50,23 @@ def test_outputs_exist_load_and_agree_with_the_manifest(gen_cfg, tmp_path):
         assert froms == ["human", "gpt"] * (len(froms) // 2)
 
 
+def test_exact_split_sizes_draw_that_many_and_count_the_rest(gen_cfg, tmp_path):
+    from asktoact.errors import ConfigError
+
+    whole = build(gen_cfg(), tmp_path / "whole")["counts"]
+    assert whole["splits_unused"] == 0
+    manifest = build(gen_cfg("split_sizes=[20,7]"), tmp_path / "sized")
+    dd = datasets.load_from_disk(str(tmp_path / "sized" / "dataset"))
+    assert (len(dd["train"]), len(dd["test"])) == (20, 7)
+    assert manifest["counts"]["splits_unused"] == whole["final"] - 27
+    build(gen_cfg("split_sizes=[20,7]"), tmp_path / "again")
+    again = datasets.load_from_disk(str(tmp_path / "again" / "dataset"))
+    assert again["test"]["id"] == dd["test"]["id"]  # seeded: the same dialogues each time
+    too_many = f"split_sizes=[{whole['final']},1]"
+    with pytest.raises(ConfigError, match=r"split_sizes=\[\d+, 1\] needs \d+ dialogues"):
+        build(gen_cfg(too_many), tmp_path / "too_many")
+
+
 def test_same_config_and_seed_give_byte_identical_files(gen_cfg, tmp_path, same_dataset_files):
     cfg = gen_cfg("augmentation.ratio=0.3", "seed=5")
     build(cfg, tmp_path / "a")

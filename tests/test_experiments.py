@@ -185,6 +185,15 @@ def test_the_paper_plan_holds_the_papers_settings(paper_plan):
     assert sft and all(r["adapter"] == "full" and r["lr"] == 1e-6 for r in sft)
     assert all((r["warmup"], r["effective batch"], r["epochs"]) == (0.01, 4, 1) for r in sft)
     assert all("w_max 9" in r["masking"] for r in sft if "pkt" in r["masking"])
+    # AskToAct Table 1's sizes (asktoact/report/dataset.py holds the paper's numbers)
+    from asktoact.report.dataset import PAPER_TABLE1 as T1
+
+    xlam, ood = T1["xlam-IC"], T1["Taskbench-IC"]
+    assert all(r["data"].startswith(f"xlam ({xlam['train']}/{xlam['test']})") for r in askto)
+    assert all(
+        r["data"].endswith(f"taskbench (0/{ood['test']})") for r in askto if "ood" in r["data"]
+    )
+    assert any("ood" in r["data"] for r in askto)
     # <SOE>/<EOE> as added tokens wherever AskToAct's data is trained; trajectories have none
     trained = [r for r in askto if r["adapter"] != "none"]
     assert trained and all("markers special" in r["masking"] for r in trained), trained
@@ -363,6 +372,10 @@ def test_each_step_gets_the_config_the_override_builders_composed(compose):
                 paper_tokens = scale == "paper" and name != "tl_training"
                 assert markers == ("special" if paper_tokens else "drop"), point
                 node["masking"]["keep_markers"] = False
+            if "split_sizes" in node:  # exact sizes since (issue 33): Table 1's at paper scale
+                sizes = node.pop("split_sizes")
+                paper = {"generate": [29821, 4456], "ood": [0, 984]}.get(step)
+                assert sizes == (paper if scale == "paper" else None), (point, step)
             if step == "evaluate":  # generation settings a local agent has had since
                 for key in ("share_prefix", "prefill_tokens"):
                     node["agent"].pop(key, None)

@@ -43,14 +43,31 @@ def load_examples(data_cfg: DictConfig, rejects: Rejects) -> list[Example]:
     return instantiate(data_cfg, _partial_=True, _convert_="all")(rejects=rejects)
 
 
-def split(records: list[TransformationRecord], test_size: float, seed: int):
+def split(
+    records: list[TransformationRecord],
+    test_size: float,
+    seed: int,
+    sizes: list[int] | None = None,
+):
+    """Seeded train/test split of the dialogues that passed every stage: ``test_size`` of them
+    to test, or exactly ``sizes`` = [train, test] (a paper's table; the rest is left unused and
+    counted in the manifest, ``splits_unused``)."""
     if not 0.0 <= test_size < 1.0:
         raise ValueError(f"test_size must be in [0, 1), got {test_size}")
     ids = sorted(r.id for r in records)
     random.Random(f"split:{seed}").shuffle(ids)
-    test_ids = set(ids[: round(test_size * len(ids))])
-    train = [r for r in records if r.id not in test_ids]
-    return train, [r for r in records if r.id in test_ids]
+    if sizes is None:
+        n_test, n_train = round(test_size * len(ids)), len(ids)
+    else:
+        n_train, n_test = sizes
+        if n_train + n_test > len(ids):
+            raise ConfigError(
+                f"split_sizes={list(sizes)} needs {n_train + n_test} dialogues after quality "
+                f"control; {len(ids)} remain (split_sizes=null splits by test_size)"
+            )
+    test_ids = set(ids[:n_test])
+    train_ids = set(ids[n_test : n_test + n_train])
+    return [r for r in records if r.id in train_ids], [r for r in records if r.id in test_ids]
 
 
 def rows_for(records, examples: dict[str, Example], seed: int, desc: str) -> list[dict[str, Any]]:
@@ -138,7 +155,9 @@ def _build(cfg: DictConfig, out: Path, llm) -> dict[str, Any]:
     records, failed = clarify.run(by_id, records, seed, llm)
     stage("clarify", records, failed)
 
-    train, test = split(records, cfg.test_size, seed)
+    sizes = list(cfg.split_sizes) if cfg.split_sizes is not None else None
+    train, test = split(records, cfg.test_size, seed, sizes)
+    unused = len(records) - len(train) - len(test)
     aug = cfg.augmentation
     train, aug_stats = augment.run(train, aug.ratio, seed, dict(aug.mix), llm)
     bar.update()
@@ -151,6 +170,7 @@ def _build(cfg: DictConfig, out: Path, llm) -> dict[str, Any]:
         cfg, examples, subset, rejects, dropped, qc_counts, splits, aug_stats, llm
     )
     manifest["sampling"] = {**sampling_stats, "levels": levels}
+    manifest["counts"]["splits_unused"] = unused
     if scorer is not None:
         manifest["quality"]["strings_encoded"] = scorer.encoded
     write_json(out / "manifest.json", manifest)
@@ -374,6 +394,7 @@ class PipelineSettings:
 
     max_examples: Optional[int] = F(ge=1)  # noqa: UP045 (OmegaConf reads typing.Optional)
     test_size: float = F(ge=0.0, lt=1.0)
+    split_sizes: Optional[list[int]] = F()  # noqa: UP045 ([train, test] dialogues; null: test_size)
     sampling: SamplingConfig = MISSING
     quality: QualityConfig = MISSING
 

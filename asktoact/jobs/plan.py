@@ -89,7 +89,8 @@ def job_row(cfg: DictConfig, point: list[str]) -> dict[str, Any]:
         "adapter": cfg.adapter.name,
         "masking": cfg.masking.name if cfg.adapter.name != "none" else "",
         "data": gen.data.name
-        + (f" + ood: {job.eval_source(cfg)}" if cfg.eval_set == "ood" else ""),
+        + _sizes(gen)
+        + (f" + ood: {job.eval_source(cfg)}{_sizes(cfg.ood)}" if cfg.eval_set == "ood" else ""),
         "llm": gen.llm.get("model", gen.llm.get("name", "")) if gen.llm else "rules",
         "problem": "",
     }
@@ -127,6 +128,12 @@ def job_row(cfg: DictConfig, point: list[str]) -> dict[str, Any]:
     row["judge"] = _backend(cfg.evaluate.judge, "rules")
     row["departs from the paper"] = "; ".join(cfg.plan_notes)
     return {k: row.get(k, "") for k in COLUMNS}
+
+
+def _sizes(gen: DictConfig) -> str:
+    """A data node's exact split, ``train/test`` dialogues, when it sets one."""
+    sizes = gen.get("split_sizes")
+    return f" ({sizes[0]}/{sizes[1]})" if sizes else ""
 
 
 def _backend(node: DictConfig | None, name: str) -> str:
