@@ -281,14 +281,14 @@ def job_multirun(tmp_path, cli):
     and every store (data, models, evaluations, cache) under ``tmp_path``; fails on a non-zero exit.
     ``job_multirun.quick`` is the QUICK_JOB list for tests that pass it elsewhere."""
 
-    def run(*args: str) -> subprocess.CompletedProcess:
+    def run(*args: str, quick=QUICK_JOB) -> subprocess.CompletedProcess:
         env = {"ASKTOACT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
         stores = [
             f"data_root={tmp_path / 'data'}",
             f"model_root={tmp_path / 'models'}",
             f"eval_root={tmp_path / 'evals'}",
         ]
-        return cli("job", "--multirun", *args, *QUICK_JOB, *stores, env=env, timeout=900)
+        return cli("job", "--multirun", *args, *quick, *stores, env=env, timeout=900)
 
     run.quick = QUICK_JOB
     return run

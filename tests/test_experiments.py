@@ -26,7 +26,9 @@ def test_every_experiment_composes(name, scale, compose):
     assert cfg.experiment_name == name
     params = dict(cfg.hydra.sweeper.params)
     assert params and all(
-        k in ("adapter", "ratio", "model", "masking", "ablation", "irm") for k in params
+        k in ("adapter", "ratio", "model", "masking", "ablation", "irm", "agent")
+        or k.startswith("agent.client.")
+        for k in params
     )
     assert cfg.model.name == ("tiny-qwen2" if scale == "tiny" else "qwen2.5-7b-instruct")
     spec = load_spec(name)
@@ -40,7 +42,7 @@ def test_every_experiment_composes(name, scale, compose):
         f"err_{k}" for k in ("clearly_stated", "imprecise", "irrelevant", "redundant", "incomplete")
     }
     for row, paper_row in spec["rows"].items():
-        assert not spec["paper"] or paper_row in spec["paper"], (name, row)
+        assert not spec["paper"] or not paper_row or paper_row in spec["paper"], (name, row)
 
 
 @pytest.mark.slow  # ~30 s: some hundred compositions
@@ -69,7 +71,8 @@ def test_every_sweep_point_composes_once_into_the_nodes_its_steps_take(name, sca
         )
         assert train["masking"] == OmegaConf.to_container(cfg.masking, resolve=True)
         assert nodes["evaluate"]["agent"]["name"] == cfg.agent.name
-        assert nodes["evaluate"]["agent"]["system_role"] == cfg.model.system_role
+        if job.is_local(cfg.agent):  # a policy or an API model has no chat format of ours
+            assert nodes["evaluate"]["agent"]["system_role"] == cfg.model.system_role
         assert nodes["rl"]["sft"]["system_role"] == cfg.model.system_role
         for key, value in (p.split("=", 1) for p in point):  # the point is what the row is
             row = {
@@ -77,8 +80,10 @@ def test_every_sweep_point_composes_once_into_the_nodes_its_steps_take(name, sca
                 "model": cfg.model.name,
                 "masking": cfg.masking.name,
                 "ablation": cfg.variant,  # a row delta (conf/ablation/) names its variant
+                "agent": cfg.agent.name,
             }
-            assert str(row.get(key, OmegaConf.select(cfg, key))) in (value, value.lower())
+            got = row.get(key, OmegaConf.select(cfg, key))
+            assert (got is None and value == "null") or str(got) in (value, value.lower())
 
 
 @pytest.mark.slow
@@ -125,6 +130,59 @@ def test_reproduce_dataset_report(tmp_path, compose, job_multirun):
             assert f"## {source}" in text
 
 
+@pytest.mark.slow
+def test_baselines_run_the_reference_policies_and_skip_an_unconfigured_api_row(
+    tmp_path, job_multirun
+):
+    # policies generate nothing (no reply cap) and are cheap: every round they need, 6 queries
+    quick = [q for q in job_multirun.quick if not q.startswith(("agent.", "evaluate."))]
+    quick.append("evaluate.data.limit=6")
+    runs = tmp_path / "runs" / "baselines"
+    job_multirun("experiment=baselines", f"hydra.sweep.dir={runs}", quick=quick)
+    job_multirun(  # an API baseline whose key variable is not set: skipped, not failed
+        "experiment=baselines",
+        "agent=litellm",
+        "agent.client.model=gpt-4o",
+        "agent.client.api_key_env=ASKTOACT_TEST_UNSET_KEY",
+        f"hydra.sweep.dir={tmp_path / 'runs' / 'api'}",
+        quick=quick,
+    )
+    skipped = json.loads(next((tmp_path / "runs" / "api").glob("*/metrics.json")).read_text())
+    assert skipped["skipped"] == "gpt-4o needs $ASKTOACT_TEST_UNSET_KEY, which is not set"
+    build_reports(tmp_path / "runs", tmp_path / "reports")
+    table = (tmp_path / "reports" / "baselines.csv").read_text().splitlines()
+    rows = {r["row"]: r for r in csv.DictReader(table)}
+    assert set(rows) == {"policy:never_ask", "policy:ask_all", "policy:oracle", "api:gpt-4o"}
+    assert rows["api:gpt-4o"]["kind"].startswith("skipped: gpt-4o needs")
+    assert rows["api:gpt-4o"]["paper_row"] == "GPT-4o" and not rows["api:gpt-4o"]["CPS"]
+    assert all(rows[k]["kind"] == "reference policy" for k in rows if k.startswith("policy:"))
+    # the harness's floor and ceiling: asking nothing recovers no intent, the oracle all of them
+    assert float(rows["policy:never_ask"]["ICR"]) == 0.0
+    assert float(rows["policy:oracle"]["ICR"]) > 90.0
+    text = (tmp_path / "reports" / "baselines.md").read_text()
+    assert "policy:oracle − policy:never_ask" in text
+
+
+def test_unconfigured_names_the_missing_key_or_endpoint_never_its_value(monkeypatch):
+    from asktoact.llm.client import unconfigured
+
+    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HOSTED_VLLM_API_BASE", "MY_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    assert unconfigured({"model": "gpt-4o"}) == "gpt-4o needs $OPENAI_API_KEY, which is not set"
+    assert "ANTHROPIC_API_KEY" in unconfigured({"model": "anthropic/claude-3-5-haiku-20241022"})
+    served = {"model": "hosted_vllm/Qwen/Qwen2.5-72B-Instruct"}
+    assert "HOSTED_VLLM_API_BASE" in unconfigured(served)
+    assert unconfigured({**served, "api_base": "http://127.0.0.1:8000/v1"}) is None
+    monkeypatch.setenv("HOSTED_VLLM_API_BASE", "http://127.0.0.1:8000/v1")
+    assert unconfigured(served) is None
+    assert "MY_KEY" in unconfigured({"model": "gpt-4o", "api_key_env": "MY_KEY"})
+    monkeypatch.setenv("MY_KEY", "sk-secret-value")
+    assert unconfigured({"model": "gpt-4o", "api_key_env": "MY_KEY"}) is None
+    monkeypatch.delenv("MY_KEY")
+    assert "sk-secret" not in str(unconfigured({"model": "gpt-4o", "api_key_env": "MY_KEY"}))
+    assert unconfigured({"model": "gpt-4o", "mock_response": "hi"}) is None
+
+
 def test_sweep_plugins_compose(compose):
     search = compose("job", "experiment=lr_rank_search", hydra_config=True)
     slurm = compose("job", "hydra/launcher=slurm", hydra_config=True)
@@ -160,11 +218,21 @@ def test_optuna_search_runs_trials_and_reports_the_best(tmp_path, job_multirun):
 
 @pytest.fixture(scope="module")
 def paper_plan(compose, tmp_path_factory):
-    """``make reproduce SCALE=paper ARGS=plan=true``: what it wrote, and where."""
+    """``make reproduce SCALE=paper ARGS=plan=true`` on a machine with no provider key and no
+    served endpoint: what it wrote, and where."""
     from asktoact.jobs.reproduce import reproduce
 
     reports = tmp_path_factory.mktemp("plan")
-    written = reproduce(compose("reproduce", "preset=paper", "plan=true", f"reports_dir={reports}"))
+    with pytest.MonkeyPatch.context() as env:
+        for var in (
+            "OPENAI_API_KEY",
+            "ANTHROPIC_API_KEY",
+            "DEEPSEEK_API_KEY",
+            "HOSTED_VLLM_API_BASE",
+        ):
+            env.delenv(var, raising=False)
+        cfg = compose("reproduce", "preset=paper", "plan=true", f"reports_dir={reports}")
+        written = reproduce(cfg)
     return reports, written, json.loads((reports / "plan.json").read_text())
 
 
@@ -215,6 +283,16 @@ def test_the_paper_plan_holds_the_papers_settings(paper_plan):
         assert "PPO" in r["departs from the paper"]
     assert all(r["optimizer"] == "AdamW wd 0 betas 0.9/0.999" for r in askto if r["optimizer"])
     assert not any(r["departs from the paper"] for r in askto)
+    # Table 3's baselines: every one a row, skipped here with the variable it lacks
+    base = {r["model"]: r for r in rows if r["experiment"] == "baselines"}
+    assert set(load_spec("baselines")["paper"]) == {
+        load_spec("baselines")["rows"][f"api:{m}"] for m in base
+    }
+    assert base["gpt-4o"]["skipped"] == "gpt-4o needs $OPENAI_API_KEY, which is not set"
+    assert "$DEEPSEEK_API_KEY" in base["deepseek/deepseek-chat"]["skipped"]
+    served = [r for m, r in base.items() if m.startswith("hosted_vllm/")]
+    assert len(served) == 8 and all("$HOSTED_VLLM_API_BASE" in r["skipped"] for r in served)
+    assert not any(r["skipped"] for r in rows if r["experiment"] != "baselines")
     models = {r["model"] for r in rows if r["experiment"] == "cross_model"}
     assert models == {"qwen2.5-7b-instruct", "llama3-8b-instruct", "mistral-7b-instruct-v0.3"}
 
@@ -234,7 +312,7 @@ def test_reproduce_plan_writes_a_table_and_runs_nothing(paper_plan):
     reports, written, rows = paper_plan
     assert [p.name for p in written] == ["plan.md", "plan.json"]
     table = (reports / "plan.md").read_text()
-    assert f"{len(rows)} jobs" in table and len(rows) == 29
+    assert f"{len(rows)} jobs" in table and len(rows) == 44  # 29 + Table 3's 15 baselines
     assert "| main | adapter=lora | qwen2.5-7b-instruct | lora | 8 |" in table
     assert sorted(p.name for p in reports.iterdir()) == ["plan.json", "plan.md"]  # nothing built
 

@@ -73,7 +73,9 @@ def labels_of(cfg: DictConfig) -> dict[str, Any]:
     return {
         "experiment_name": cfg.experiment_name,
         "model_name": cfg.model.name,
-        "adapter_name": f"api:{agent_model}" if agent_model else cfg.adapter.name,
+        "adapter_name": f"api:{agent_model}"
+        if agent_model
+        else (cfg.adapter.name if is_local(cfg.agent) else f"policy:{cfg.agent.name}"),
         "masking_name": cfg.masking.name,
         "ratio": cfg.ratio,
         "irm": cfg.irm,
@@ -314,9 +316,24 @@ def trained_bfcl_ids(data: Path) -> set[str]:
     return {r["id"][len(ID_PREFIX) :] for r in rows if r["id"].startswith(ID_PREFIX)}
 
 
+def skip_reason(cfg: DictConfig) -> str | None:
+    """Why the job cannot run here: an API agent whose key or endpoint is not configured (a
+    baseline row of a paper table); None for everything else."""
+    from asktoact.llm.client import unconfigured
+
+    return None if api_model(cfg.agent) is None else unconfigured(cfg.agent.client)
+
+
 def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    labels = labels_of(cfg) | {"scale": cfg.scale_name, "eval_source": eval_source(cfg)}
+    labels["pretrained"] = not is_local(cfg.agent) or not cfg.model.tiny
+    if reason := skip_reason(cfg):  # the row stays in its table, marked, instead of failing
+        log.warning("%s skipped: %s", cfg.run_name, reason)
+        out = {"labels": labels, "skipped": reason, "metrics": {}}
+        write_json(run_dir / "metrics.json", out)
+        return out
     data = dataset(cfg)
     eval_data = dataset(cfg, ood=True) if cfg.eval_set == "ood" else data
     path, summary = model(cfg, data) if is_local(cfg.agent) else (None, {})
@@ -327,8 +344,6 @@ def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     result = evaluation(cfg, path, eval_data)
     if cfg.bfcl.enabled and path:
         result["bfcl"] = bfcl_scores(cfg, path, data)
-    labels = labels_of(cfg) | {"scale": cfg.scale_name, "eval_source": eval_source(cfg)}
-    labels["pretrained"] = not is_local(cfg.agent) or not cfg.model.tiny
     out = {
         "labels": labels,
         **result,

@@ -4,7 +4,8 @@ decide it, composed exactly as the jobs compose them — and no work done
 
 Each row is one sweep point of one experiment: its model, adapter, masking, data source and
 LLM, training strategy, devices × nodes, micro-batch, accumulation, effective batch, learning
-rate, warmup, epochs, the RL stage's settings, the user simulator and the judge. A setting that
+rate, warmup, epochs, the RL stage's settings, the user simulator and the judge, and why it would
+be skipped on this machine (an API baseline without its key or endpoint). A setting that
 would stop the job (an effective batch that micro-batch × world size does not divide) is
 recorded in the row's ``problem`` rather than raised, so one plan shows every problem at once.
 """
@@ -47,6 +48,7 @@ COLUMNS = (
     "simulator",
     "judge",
     "departs from the paper",
+    "skipped",
     "problem",
 )
 
@@ -127,6 +129,7 @@ def job_row(cfg: DictConfig, point: list[str]) -> dict[str, Any]:
     row["simulator"] = _backend(cfg.evaluate.simulator, cfg.evaluate.simulator.name)
     row["judge"] = _backend(cfg.evaluate.judge, "rules")
     row["departs from the paper"] = "; ".join(cfg.plan_notes)
+    row["skipped"] = job.skip_reason(cfg) or ""  # a baseline whose key or endpoint is not set
     return {k: row.get(k, "") for k in COLUMNS}
 
 

@@ -365,6 +365,35 @@ def _process_loop() -> asyncio.AbstractEventLoop:
     return _LOOP[0]
 
 
+# litellm's provider for a model served behind an OpenAI-compatible endpoint (vLLM, our own
+# asktoact-serve): it reads the endpoint from this variable when api_base is not set.
+SERVED_PREFIX, SERVED_BASE_ENV = "hosted_vllm/", "HOSTED_VLLM_API_BASE"
+
+
+def unconfigured(client: Any) -> str | None:
+    """Why an LLM client config (a ``client`` node) cannot be used on this machine, decided
+    without calling it: the variable named by ``api_key_env`` is unset, or (without one) a key
+    that litellm says the provider needs, or a served model (``hosted_vllm/<id>``) has no
+    endpoint. None when nothing is missing. Only whether a variable is set is read, never its
+    value into any message."""
+    import litellm
+
+    if client.get("mock_response") is not None:
+        return None
+    model = client["model"]
+    if model.startswith(SERVED_PREFIX):
+        if client.get("api_base") or os.environ.get(SERVED_BASE_ENV):
+            return None
+        return f"{model} is served, but no endpoint is set (api_base or ${SERVED_BASE_ENV})"
+    if client.get("api_base"):
+        return None  # a self-hosted endpoint may need no key
+    if client.get("api_key_env"):
+        missing = [] if os.environ.get(client["api_key_env"]) else [client["api_key_env"]]
+    else:
+        missing = litellm.validate_environment(model=model).get("missing_keys", [])
+    return f"{model} needs ${', $'.join(missing)}, which is not set" if missing else None
+
+
 class ProviderUnavailable(UserError):
     """The configured model cannot answer at all (refused or missing key, unknown model, dead
     endpoint). Entry points print its message alone (it is a user's setting to fix)."""

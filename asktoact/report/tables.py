@@ -60,6 +60,8 @@ def _pct(metric: str, value: float | None) -> float | None:
 def _kind(labels: dict[str, Any]) -> str:
     if labels.get("agent_model"):
         return "API model"
+    if str(labels.get("adapter_name", "")).startswith("policy:"):
+        return "reference policy"
     return "pretrained model" if labels.get("pretrained") else "tiny random-init model"
 
 
@@ -73,11 +75,12 @@ def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> lis
         paper_row = spec["rows"].get(key, "")
         paper = spec["paper"].get(paper_row, {})
         training = run.get("training") or {}
+        skipped = run.get("skipped")  # its key or endpoint was not configured: no metrics
         row = {
             "row": key,
             "paper_row": paper_row,
             "model": labels.get("agent_model") or labels.get("model_name", ""),
-            "kind": _kind(labels),
+            "kind": f"skipped: {skipped}" if skipped else _kind(labels),
             "N": run["metrics"].get("N", 0),
             # what the row was trained on: dialogues and optimizer steps (none: untrained)
             "train N": (training.get("encoding") or {}).get("train_examples"),
@@ -85,7 +88,7 @@ def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> lis
             "scale": labels.get("scale", ""),
             "eval set": labels.get("eval_source", labels.get("eval_set", "")),
             "task": task_of_result(run),  # whose outcomes these are, and how they compare
-            "outcomes": task_of_result(run).outcomes(run.get("outcomes", [])),
+            "outcomes": None if skipped else task_of_result(run).outcomes(run.get("outcomes", [])),
             "distribution": run.get(spec.get("distribution") or "", {}),
         }
         for metric in spec["metrics"]:
@@ -107,6 +110,8 @@ def comparisons(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[s
     for row, ref in spec["comparisons"]:
         if row not in by_key or ref not in by_key:
             continue
+        if by_key[row]["outcomes"] is None or by_key[ref]["outcomes"] is None:
+            continue  # a skipped row has nothing to compare
         task = by_key[row]["task"]
         diff = task.paired_difference(by_key[row]["outcomes"], by_key[ref]["outcomes"])
         entry = {"comparison": f"{row} − {ref}", "N": diff["n"]}
