@@ -313,7 +313,7 @@ def _changed(root, path: str):
         candidates += [old[:-1], old + old[:1]]
     if isinstance(old, int | float) and not isinstance(old, bool):
         candidates.append(old + 1)
-    candidates += [f"{old}-changed", 7, 0.25, True, ["changed"], {"changed": 1}, None]
+    candidates += [f"{old}-changed", 7, 0.25, True, ["changed"], [7], {"changed": 1}, None]
     parent, _, leaf = path.rpartition(".")
     schema = OmegaConf.select(root, parent)._get_node(leaf)._metadata.ref_type
     schema = next((t for t in (schema, *typing.get_args(schema)) if dataclasses.is_dataclass(t)), 0)
