@@ -445,6 +445,40 @@ def test_paired_bootstrap_separates_a_real_difference_from_noise():
     assert not any(v["significant"] for v in same["metrics"].values())
 
 
+def test_holm_adjusts_by_rank_and_keeps_the_order():
+    from asktoact.eval.metrics import holm
+
+    # hand-computed: sorted 0.01, 0.02, 0.03, 0.5 times 4, 3, 2, 1 -> 0.04, 0.06, 0.06 (running
+    # maximum over 0.06), 0.5; returned in the input's order
+    assert holm([0.03, 0.5, 0.01, 0.02]) == pytest.approx([0.06, 0.5, 0.04, 0.06])
+    assert holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])  # capped at 1
+    assert holm([]) == []
+
+
+def test_bootstrap_p_is_twice_the_far_tail():
+    import numpy as np
+
+    from asktoact.eval.metrics import difference
+
+    samples = np.array([-1.0] * 3 + [1.0] * 97)  # 3 % of the resamples at or below 0
+    assert difference(1.0, samples)["p"] == pytest.approx(0.06)
+    assert difference(0.0, np.zeros(50))["p"] == 1.0  # no difference at all
+
+
+def test_a_table_marks_only_the_effects_that_survive_holm(tmp_path):
+    """27 tests, one clear effect and 26 borderline ones: the clear one survives the
+    adjustment (†), the borderline ones are marked * at most."""
+    from asktoact.report.tables import _holm_adjust
+
+    entries = [{"comparison": "a − b", "X p": 0.0001}] + [
+        {"comparison": f"c{i} − b", "X p": 0.04} for i in range(26)
+    ]
+    _holm_adjust(entries, ["X"])
+    assert entries[0]["X holds"] and entries[0]["X holm"] == pytest.approx(0.0027)
+    assert not any(e["X holds"] for e in entries[1:])
+    assert all(e["X holm"] == pytest.approx(1.0) for e in entries[1:])
+
+
 def test_tables_show_n_intervals_and_differences(tmp_path):
     dialogues = DialogueTask()
     from asktoact.report.tables import write_tables
@@ -484,7 +518,9 @@ def test_tables_show_n_intervals_and_differences(tmp_path):
     assert header.count("|") == 15
     csv_head = written["main.csv"].read_text().splitlines()[0]
     assert "PRS low" in csv_head and "PRS paper" in csv_head
-    assert "PRS significant" in written["main_differences.csv"].read_text()
+    diffs_csv = written["main_differences.csv"].read_text()
+    assert "PRS significant" in diffs_csv and "PRS holm" in diffs_csv and "PRS holds" in diffs_csv
+    assert re.search(r"\| lora − none \| 40 \|.*\| \+50\.0 \[\+\d+\.\d, \+\d+\.\d\] \*†", md)
     assert r"\begin{tabular}" in written["main.tex"].read_text()
 
 

@@ -187,6 +187,23 @@ def percentiles(samples: np.ndarray, level: float = 0.95) -> np.ndarray:
 
 
 def difference(diff: float, samples: np.ndarray, level: float = 0.95) -> dict[str, Any]:
-    """A paired difference with its bootstrap interval; ``significant``: the interval excludes 0."""
+    """A paired difference with its bootstrap interval; ``significant``: the interval excludes 0;
+    ``p``: the two-sided bootstrap p-value (twice the share of resamples on the far side of 0,
+    at most 1), which :func:`holm` adjusts across a table's tests."""
     lo, hi = (float(x) for x in percentiles(samples, level))
-    return {"diff": diff, "low": lo, "high": hi, "significant": lo > 0 or hi < 0}
+    tail = min(float(np.mean(samples <= 0)), float(np.mean(samples >= 0)))
+    p = min(1.0, 2 * tail)
+    return {"diff": diff, "low": lo, "high": hi, "significant": lo > 0 or hi < 0, "p": p}
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjustment (Holm 1979) of ``p_values``, in their order: the k-th
+    smallest is multiplied by (m − k + 1), running maxima keep the order, capped at 1. A test
+    whose adjusted p is below 1 − level keeps the family-wise error rate at that level across
+    every test of a table."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted, running = [1.0] * len(p_values), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from asktoact.eval.metrics import NOT_RATES
+from asktoact.eval.metrics import NOT_RATES, holm
 from asktoact.eval.task import task_of_result
 from asktoact.io import write_text
 from asktoact.paths import EXPERIMENTS_DIR
@@ -125,8 +125,19 @@ def comparisons(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[s
                 _pct(metric, d["high"]),
             )
             entry[f"{metric} significant"] = d["significant"]
+            entry[f"{metric} p"] = d["p"]
         out.append(entry)
+    _holm_adjust(out, spec["metrics"])
     return out
+
+
+def _holm_adjust(entries: list[dict[str, Any]], metrics: list[str], alpha: float = 0.05) -> None:
+    """Every test of the table (comparison × metric) adjusted together (Holm): ``<metric> holm``
+    is the adjusted p, ``<metric> holds`` whether the effect survives the many comparisons."""
+    tests = [(e, m) for e in entries for m in metrics if f"{m} p" in e]
+    for (entry, metric), adjusted in zip(tests, holm([e[f"{m} p"] for e, m in tests]), strict=True):
+        entry[f"{metric} holm"] = adjusted
+        entry[f"{metric} holds"] = adjusted < alpha
 
 
 def _count(v: int | None) -> str:
@@ -152,6 +163,7 @@ def _diff_cell(entry: dict[str, Any], metric: str) -> str:
     if f"{metric} diff" not in entry:
         return "–"
     mark = " *" if entry[f"{metric} significant"] else ""
+    mark += "†" if entry.get(f"{metric} holds") else ""
     low, high = _num(entry[f"{metric} low"], True), _num(entry[f"{metric} high"], True)
     return f"{_num(entry[f'{metric} diff'], True)} [{low}, {high}]{mark}"
 
@@ -202,7 +214,9 @@ LEGEND = (
 )
 DIFF_LEGEND = (
     "Paired bootstrap over the queries both rows evaluated: difference [95 % interval]; "
-    "* = the interval excludes 0 (a difference beyond the uncertainty)."
+    "* = the interval excludes 0 (a difference beyond the uncertainty); † = it also survives "
+    "Holm's adjustment across every test of this table (adjusted bootstrap p < 0.05): only a † "
+    "effect is one the many comparisons do not explain."
 )
 
 
@@ -220,7 +234,8 @@ def to_csv(rows, diffs, spec: dict[str, Any]) -> tuple[str, str]:
         cols += [m, f"{m} low", f"{m} high", f"{m} paper"]
     dcols = ["comparison", "N"]
     for m in spec["metrics"]:
-        dcols += [f"{m} diff", f"{m} low", f"{m} high", f"{m} significant"]
+        dcols += [f"{m} diff", f"{m} low", f"{m} high", f"{m} significant", f"{m} p"]
+        dcols += [f"{m} holm", f"{m} holds"]
     return _csv(cols, rows), _csv(dcols, diffs)
 
 
