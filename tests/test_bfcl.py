@@ -297,11 +297,11 @@ def test_the_report_pairs_each_row_with_its_experiments_reference(tmp_path):
     runs = [
         {
             "labels": {**labels, "adapter_name": "none"},
-            "bfcl": _result({"irrelevance": [False] * 40}),
+            "bfcl": _result({"irrelevance": [False] * 40, "multi_turn_miss_param": [False] * 5}),
         },
         {
             "labels": {**labels, "adapter_name": "lora"},
-            "bfcl": _result({"irrelevance": [True] * 40}),
+            "bfcl": _result({"irrelevance": [True] * 40, "multi_turn_miss_param": [True] * 5}),
         },
         {"labels": {**labels, "adapter_name": "full"}},  # ran without the BFCL step
         # TL-Training rows differ by masking: named by its table's row key, PKT against standard
@@ -325,12 +325,16 @@ def test_the_report_pairs_each_row_with_its_experiments_reference(tmp_path):
         in md
     )
     assert (
-        "| tl_training/small: smol pkt\\|False | our protocol, read as tool calls | 100.0 [100.0, 100.0]; Δ +0.0 |"
+        "| tl_training/small: smol pkt\\|False | our protocol, read as tool calls | 100.0 [100.0, 100.0]; Δ +0.0 | – |"
         in md
+    )  # tl_training scores no multi-turn category: its cell is empty, not an error
+    assert (
+        "irrelevance (N=40)" in md
+        and "multi_turn_miss_param (N=5)" in md
+        and "bfcl-eval test" in md
     )
-    assert "irrelevance (N=40)" in md and "bfcl-eval test" in md
     csv_rows = (tmp_path / "bfcl.csv").read_text().splitlines()
-    assert csv_rows[2].startswith("main/small: smol lora,fc,irrelevance,40,100.0,100.0,100.0,100.0")
+    assert csv_rows[3].startswith("main/small: smol lora,fc,irrelevance,40,100.0,100.0,100.0,100.0")
 
 
 def test_training_on_bfcl_rows_keeps_them_out_of_the_bfcl_step(tmp_path):

@@ -70,7 +70,12 @@ def write_report(rows: list[dict[str, Any]], reports_dir: str | Path) -> Path | 
     if not rows:
         return None
     by_label = {r["label"]: r for r in rows}
-    categories = list(rows[0]["bfcl"]["entries"])
+    # every category some row scored (experiments choose their own: tl_training's are single-turn)
+    entries: dict[str, list] = {}
+    for r in rows:
+        for c, ids in r["bfcl"]["entries"].items():
+            entries.setdefault(c, ids)
+    categories = list(entries)
     version = rows[0]["bfcl"]["bfcl_version"]
     lines = [
         f"# BFCL's own evaluator (bfcl-eval {version}), over the models we train",
@@ -81,9 +86,7 @@ def write_report(rows: list[dict[str, Any]], reports_dir: str | Path) -> Path | 
         "(* where its interval excludes 0). Rows are named by their experiment's row key.",
         "",
     ]
-    table = [
-        ["row", "mode", *[f"{c} (N={len(rows[0]['bfcl']['entries'][c])})" for c in categories]]
-    ]
+    table = [["row", "mode", *[f"{c} (N={len(entries[c])})" for c in categories]]]
     flat = [
         [
             "row",
@@ -103,9 +106,13 @@ def write_report(rows: list[dict[str, Any]], reports_dir: str | Path) -> Path | 
         for mode, by_cat in row["bfcl"]["scores"].items():
             cells = []
             for c in categories:
+                if c not in by_cat:  # a category this row's experiment does not score
+                    cells.append("–")
+                    continue
                 cell, d = _cell(by_cat[c]), None
-                if base and base is not row and mode in base["bfcl"]["outcomes"]:
-                    d = paired(row["bfcl"]["outcomes"][mode][c], base["bfcl"]["outcomes"][mode][c])
+                theirs = base["bfcl"]["outcomes"].get(mode, {}) if base else {}
+                if base is not row and c in theirs:
+                    d = paired(row["bfcl"]["outcomes"][mode][c], theirs[c])
                     cell += f"; Δ {d['diff']:+.1f}{'*' if d['significant'] else ''}"
                 cells.append(cell)
                 s = by_cat[c]
