@@ -258,10 +258,14 @@ def test_the_paper_plan_holds_the_papers_settings(paper_plan):
 
     xlam, ood = T1["xlam-IC"], T1["Taskbench-IC"]
     assert all(r["data"].startswith(f"xlam ({xlam['train']}/{xlam['test']})") for r in askto)
-    assert all(
-        r["data"].endswith(f"taskbench (0/{ood['test']})") for r in askto if "ood" in r["data"]
-    )
-    assert any("ood" in r["data"] for r in askto)
+    # the 984 queries where TaskBench is at hand (../shared/data or the hub), else the held-out
+    # demo domains that stand in for it, which have no paper size
+    ood_rows = [r["data"] for r in askto if "ood" in r["data"]]
+    assert ood_rows and all(
+        d.endswith(f"taskbench (0/{ood['test']})")
+        or (d.endswith(")") and "demo domains held out" in d and "/" not in d.split("ood:")[1])
+        for d in ood_rows
+    ), ood_rows
     # <SOE>/<EOE> as added tokens wherever AskToAct's data is trained; trajectories have none
     trained = [r for r in askto if r["adapter"] != "none"]
     assert trained and all("markers special" in r["masking"] for r in trained), trained

@@ -92,7 +92,7 @@ def job_row(cfg: DictConfig, point: list[str]) -> dict[str, Any]:
         "masking": cfg.masking.name if cfg.adapter.name != "none" else "",
         "data": gen.data.name
         + _sizes(gen)
-        + (f" + ood: {job.eval_source(cfg)}{_sizes(cfg.ood)}" if cfg.eval_set == "ood" else ""),
+        + (f" + ood: {job.eval_source(cfg)}{_ood_sizes(cfg)}" if cfg.eval_set == "ood" else ""),
         "llm": gen.llm.get("model", gen.llm.get("name", "")) if gen.llm else "rules",
         "problem": "",
     }
@@ -137,6 +137,12 @@ def _sizes(gen: DictConfig) -> str:
     """A data node's exact split, ``train/test`` dialogues, when it sets one."""
     sizes = gen.get("split_sizes")
     return f" ({sizes[0]}/{sizes[1]})" if sizes else ""
+
+
+def _ood_sizes(cfg: DictConfig) -> str:
+    """The out-of-domain split's sizes when its source is the one used (TaskBench on disk or
+    from the hub); the held-out demo domains that stand in for it have none."""
+    return _sizes(cfg.ood) if job.ood_node(cfg) == "ood" else ""
 
 
 def _backend(node: DictConfig | None, name: str) -> str:
