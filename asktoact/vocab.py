@@ -5,9 +5,9 @@ adds them to the tokenizer (:func:`add_marker_tokens`), grows the model's embedd
 (:func:`fit_embeddings`) and, under LoRA, trains the two new rows (peft's
 ``trainable_token_indices``): a frozen base would leave them at their initial values. An untied
 output layer's two rows stay at their initial values under LoRA; with span masking the markers
-are never a label, so nothing asks the model to write them. The
-tokenizer saved with every model folder carries them, and :func:`marker_vocab_size` tells a
-loader how far to grow the base model before its adapter goes on.
+are never a label, so nothing asks the model to write them. The tokenizer saved with every model
+folder carries them, and :func:`marker_vocab_size` tells a loader how far to grow the base model
+before its adapter goes on.
 """
 
 from __future__ import annotations

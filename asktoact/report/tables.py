@@ -76,6 +76,7 @@ def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> lis
         paper = spec["paper"].get(paper_row, {})
         training = run.get("training") or {}
         skipped = run.get("skipped")  # its key or endpoint was not configured: no metrics
+        task = task_of_result(run)  # whose outcomes these are, and how they compare
         row = {
             "row": key,
             "paper_row": paper_row,
@@ -87,8 +88,8 @@ def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> lis
             "steps": training.get("global_step"),
             "scale": labels.get("scale", ""),
             "eval set": labels.get("eval_source", labels.get("eval_set", "")),
-            "task": task_of_result(run),  # whose outcomes these are, and how they compare
-            "outcomes": None if skipped else task_of_result(run).outcomes(run.get("outcomes", [])),
+            "task": task,
+            "outcomes": None if skipped else task.outcomes(run.get("outcomes", [])),
             "distribution": run.get(spec.get("distribution") or "", {}),
         }
         for metric in spec["metrics"]:

@@ -39,7 +39,7 @@ ERROR_MODES: dict[str, tuple[bool, bool]] = {
 
 # What becomes of the <SOE>/<EOE> markers around an injected error (the error text itself is
 # always kept as context): removed, kept as plain text (split into ordinary tokens), or kept as
-# two tokens added to the tokenizer, as AskToAct introduces them (``asktoact.train.markers``).
+# two tokens added to the tokenizer, as AskToAct introduces them (``asktoact.vocab``).
 # Whatever is kept takes no loss under span masking.
 MARKER_MODES = ("drop", "text", "special")
 

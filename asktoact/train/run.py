@@ -39,7 +39,7 @@ from asktoact.train.models import (
     parameter_counts,
 )
 from asktoact.train.module import ClarifyLM
-from asktoact.vocab import add_marker_tokens, fit_embeddings
+from asktoact.vocab import add_marker_tokens, fit_embeddings, marker_vocab_size
 from asktoact.weights import save_outputs
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     # built (a tiny model's random init stays the job's saved base) and before the data is
     # encoded; their embedding rows are trained under LoRA too
     markers = add_marker_tokens(tokenizer) if masking.adds_marker_tokens else None
-    fit_embeddings(model, len(tokenizer) if markers else None)
+    fit_embeddings(model, marker_vocab_size(tokenizer))
     model = apply_adapter(model, cfg.adapter, trainable_tokens=markers)
     dm = data_module(cfg, run_dir, tokenizer, masking)
     model.train()  # from_pretrained returns eval mode: dropout (LoRA's too) would stay off
