@@ -330,3 +330,44 @@ def test_local_agent_runs_a_base_model_with_a_peft_adapter(tmp_path, dataset, ev
     agent = instantiate(cfg.agent)
     assert type(agent.model).__name__.startswith("Peft")
     assert run_evaluation(cfg, tmp_path / "eval")["metrics"]["N"] == 2
+
+
+def test_k_shot_demonstrations_come_from_training_dialogues_only(tmp_path, dataset, eval_cfg):
+    """k = 2: two clean training dialogues with a question, drawn once (seeded), sent before
+    every test dialogue as earlier turns of its chat; a test split or a policy is refused."""
+    import datasets
+
+    from asktoact.errors import ConfigError
+    from asktoact.eval import agents, demos
+
+    dd = datasets.load_from_disk(str(dataset / "dataset"))
+    train_ids, test_ids = set(dd["train"]["id"]), set(dd["test"]["id"])
+    sent = []
+
+    def complete(self, chats):
+        sent.extend(chats)
+        return ["[QUESTION] Which one?"] * len(chats)
+
+    common = ("agent=litellm", "agent.client.mock_response=x", "data.limit=3", "max_rounds=1")
+    common += ("demonstrations.k=2",)
+    cfg = eval_cfg(tmp_path, dataset, *common)
+    original = agents.LiteLLMAgent.complete
+    agents.LiteLLMAgent.complete = complete
+    try:
+        result = run_evaluation(cfg, tmp_path / "k")
+    finally:
+        agents.LiteLLMAgent.complete = original
+    shown = result["demonstrations"]
+    assert len(shown) == 2 and set(shown) <= train_ids and not set(shown) & test_ids
+    rows = {r["id"]: r for r in dd["train"].to_list() if r["id"] in shown}
+    assert all(not r["augmented"] and demos._asks(r) for r in rows.values())
+    want = [dict(m) for i in shown for m in rows[i]["messages"]]
+    assert sent and all(chat[1 : 1 + len(want)] == want for chat in sent)  # after the system turn
+    assert all(chat[0]["role"] == "system" for chat in sent)
+    assert demos.draw(dd["train"].to_list(), 2, cfg.seed) == demos.draw(
+        dd["train"].to_list(), 2, cfg.seed
+    )
+    with pytest.raises(ConfigError, match=r"demonstrations.split='test'"):
+        run_evaluation(eval_cfg(tmp_path, dataset, *common, "demonstrations.split=test"), tmp_path)
+    with pytest.raises(ConfigError, match="agent=oracle writes no prompt"):
+        run_evaluation(eval_cfg(tmp_path, dataset, "demonstrations.k=2"), tmp_path / "o")

@@ -26,7 +26,8 @@ def test_every_experiment_composes(name, scale, compose):
     assert cfg.experiment_name == name
     params = dict(cfg.hydra.sweeper.params)
     assert params and all(
-        k in ("adapter", "ratio", "model", "masking", "ablation", "irm", "agent")
+        k in ("adapter", "ratio", "model", "masking", "ablation", "main_row", "irm", "agent")
+        or k == "train_steps"
         or k.startswith("agent.client.")
         for k in params
     )
@@ -80,6 +81,7 @@ def test_every_sweep_point_composes_once_into_the_nodes_its_steps_take(name, sca
                 "model": cfg.model.name,
                 "masking": cfg.masking.name,
                 "ablation": cfg.variant,  # a row delta (conf/ablation/) names its variant
+                "main_row": cfg.variant,  # ... as does a row of Table 3 (conf/main_row/)
                 "agent": cfg.agent.name,
             }
             got = row.get(key, OmegaConf.select(cfg, key))
@@ -90,26 +92,34 @@ def test_every_sweep_point_composes_once_into_the_nodes_its_steps_take(name, sca
 def test_tiny_multirun_end_to_end_into_tables(tmp_path, job_multirun):
     job_multirun("experiment=main", f"hydra.sweep.dir={tmp_path / 'runs' / 'main'}")
     jobs = sorted((tmp_path / "runs" / "main").glob("*/metrics.json"))
-    assert len(jobs) == 3
-    labels = sorted(json.loads(p.read_text())["labels"]["adapter_name"] for p in jobs)
-    assert labels == ["full", "lora", "none"]
+    assert len(jobs) == 4
+    results = [json.loads(p.read_text()) for p in jobs]
+    labels = sorted(r["labels"]["adapter_name"] + r["labels"]["prompting"] for r in results)
+    assert labels == ["full", "lora", "none", "none+2-shot"]
+    (kshot,) = [r for r in results if r["labels"]["prompting"]]
+    assert len(kshot["demonstrations"]) == 2  # from the row's training data (test_evaluate)
     written = build_reports(tmp_path / "runs", tmp_path / "reports")
     names = {p.name for p in written}
     assert {"main.md", "main.csv", "main.tex", "complexity.png"} <= names
     rows = list(csv.DictReader((tmp_path / "reports" / "main.csv").read_text().splitlines()))
-    assert [r["row"] for r in rows] == ["none", "lora", "full"]
-    assert rows[1]["paper_row"] == "ASKToACT-LoRA-SFT-7B" and float(rows[1]["CPS paper"]) == 60.41
+    assert [r["row"] for r in rows] == ["none", "none+2-shot", "lora", "full"]
+    assert rows[2]["paper_row"] == "ASKToACT-LoRA-SFT-7B" and float(rows[2]["CPS paper"]) == 60.41
+    assert rows[1]["paper_row"] == "" and rows[1]["CPS paper"] == ""
     assert all(r["kind"] == "tiny random-init model" for r in rows)
+    assert all(r["QP"] != "" and r["PARSE"] != "" for r in rows)  # format/behaviour columns
+    table = (tmp_path / "reports" / "main.md").read_text()
+    assert "## Format and behaviour" in table and "| none+2-shot − none |" in table
     assert (tmp_path / "reports" / "complexity.png").stat().st_size > 1000
-    # Shared stores: one dataset, two trained models (the base row trains nothing), one base init.
+    # Shared stores: one dataset, two trained models (the base rows train nothing), one base init.
     assert len(list((tmp_path / "models" / "tiny").iterdir())) == 3
-    # ... and three evaluations: each trained model is evaluated on its own, never reusing the
-    # evaluation of another model that happens to sit in a folder of the same name (merged/)
+    # ... and four evaluations: each trained model is evaluated on its own, never reusing the
+    # evaluation of another model that happens to sit in a folder of the same name (merged/);
+    # the base model twice, with and without demonstrations
     evals = sorted(p.name.rsplit("-", 2)[0] for p in (tmp_path / "evals" / "tiny").iterdir())
-    assert len(evals) == 3 and len(set(evals)) == 3, evals
+    assert len(evals) == 4 and len(set(evals)) == 3, evals
     # Whatever a job takes from a store, its log says so (the dataset: built once, then reused)
     logs = "".join(p.read_text() for p in (tmp_path / "runs" / "main").glob("*/*.log"))
-    assert logs.count("building dataset") == 1 and logs.count("reusing dataset") == 2
+    assert logs.count("building dataset") == 1 and logs.count("reusing dataset") == 3
 
 
 @pytest.mark.slow
@@ -316,8 +326,8 @@ def test_reproduce_plan_writes_a_table_and_runs_nothing(paper_plan):
     reports, written, rows = paper_plan
     assert [p.name for p in written] == ["plan.md", "plan.json"]
     table = (reports / "plan.md").read_text()
-    assert f"{len(rows)} jobs" in table and len(rows) == 44  # 29 + Table 3's 15 baselines
-    assert "| main | adapter=lora | qwen2.5-7b-instruct | lora | 8 |" in table
+    assert f"{len(rows)} jobs" in table and len(rows) == 45  # 30 + Table 3's 15 baselines
+    assert "| main | main_row=lora | qwen2.5-7b-instruct | lora | 8 |" in table
     assert sorted(p.name for p in reports.iterdir()) == ["plan.json", "plan.md"]  # nothing built
 
 
@@ -332,7 +342,7 @@ def test_every_plot_an_experiment_asks_for_exists():
         for k in load_spec(e).get("plots", [])
     }
     assert asked == set(PLOTS)  # every kind is used, every used kind is known
-    with pytest.raises(ValueError, match="known: \\['by_complexity', 'ratio_curve'\\]"):
+    with pytest.raises(ValueError, match="known: \\['by_complexity', 'ratio_curve', 'steps_curve'\\]"):
         plot("histogram")
 
 
@@ -461,4 +471,31 @@ def test_each_step_gets_the_config_the_override_builders_composed(compose):
             if step == "evaluate":  # generation settings a local agent has had since
                 for key in ("share_prefix", "prefill_tokens"):
                     node["agent"].pop(key, None)
+                # k-shot prompting and constrained next calls since (issue 34): both off here
+                assert node.pop("demonstrations")["k"] == 0 and not node.pop("constrained")
             assert config_hash(clean(node)) == digest, (point, step)
+
+
+@pytest.mark.slow
+def test_steps_sweep_trains_each_row_for_its_steps_on_new_dialogues(tmp_path, job_multirun):
+    """Two points of the learning curves: 2 and 4 optimizer steps, one epoch of 2 × 8 and
+    4 × 8 dialogues, each evaluated; the table has both rows and the curve is drawn."""
+    quick = tuple(q for q in job_multirun.quick if not q.startswith("+debug"))
+    sweep = tmp_path / "runs" / "steps_sweep"
+    job_multirun(
+        "experiment=steps_sweep",
+        "adapter=lora",
+        "train_steps=2,4",
+        f"hydra.sweep.dir={sweep}",
+        quick=quick,
+    )
+    results = [json.loads(p.read_text()) for p in sorted(sweep.glob("*/metrics.json"))]
+    assert sorted(r["labels"]["train_steps"] for r in results) == [2, 4]
+    for r in results:
+        steps = r["labels"]["train_steps"]
+        assert r["training"]["global_step"] == steps
+        assert r["training"]["encoding"]["train_examples"] == 8 * steps
+    written = {p.name for p in build_reports(tmp_path / "runs", tmp_path / "reports")}
+    assert {"steps_sweep.md", "steps_sweep.png"} <= written
+    table = (tmp_path / "reports" / "steps_sweep.md").read_text()
+    assert "| lora|2 |" in table and "| lora|4 |" in table

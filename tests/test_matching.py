@@ -97,6 +97,9 @@ def test_a_turn_that_asks_nothing_is_a_wasted_round(tmp_path, compose, dataset):
     assert not any(o["valid"] for o in outcomes)
     m = result["metrics"]
     assert m["NQ"] == 1.0 and m["IR"] == 2.0 and m["ICR"] == 0.0 and m["CE"] == 0.0
+    # format and behaviour: no question, no solution, so no precision either
+    assert (m["ASK"], m["PARSE"], m["QP"], m["PRS@P"]) == (0.0, 0.0, 0.0, 0.0)
+    assert all(o["precise"] == 0 and o["parsed"] is False for o in outcomes)
     lines = (tmp_path / "run/transcripts.jsonl").read_text().splitlines()
     t = json.loads(lines[0])
     replies = [m["content"] for m in t["messages"] if m["role"] == "user"][1:]
@@ -177,6 +180,8 @@ def test_the_oracle_clarifies_every_intent_against_every_persona(
     )
     m = run_evaluation(cfg, tmp_path / "run")["metrics"]
     assert m["ICR"] == 1.0 and m["SCR"] == 1.0 and m["PRS"] == 1.0 and m["NQ"] == 0.0
+    # every question aims at a value still open (a dodged one is asked again, still open)
+    assert (m["ASK"], m["PARSE"], m["QP"], m["ICR@P"], m["PRS@P"]) == (1.0,) * 5
     # Only the personas that dodge a first question need a round more than there are intents.
     dodges = PERSONAS[persona].avoid_first > 0
     assert (m["CE"] < 1.0) is dodges

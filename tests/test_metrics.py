@@ -80,6 +80,32 @@ def test_aggregate_matches_a_hand_computation():
     )
 
 
+def test_format_and_behaviour_columns_by_hand():
+    """q1 parsed, 3 rounds (one asked nothing), 1 of its 2 questions precise, 1 of 2 intents
+    clarified, PRS 0.5; q2 parsed, no round, 1 intent not clarified, PRS 1; q3 unparsable, 2
+    questions both precise, its 2 intents clarified, PRS 0; q4 unparsable, asking nothing."""
+    outcomes = [
+        Outcome("q1", 2, 1, 3, True, 1.0, 0.5, 1, no_question=1, parsed=True, precise=1),
+        Outcome("q2", 1, 0, 0, True, 1.0, 1.0, 1, parsed=True, precise=0),
+        Outcome("q3", 2, 2, 2, False, 0.0, 0.0, 1, parsed=False, precise=2),
+        Outcome("q4", 0, 0, 0, False, 0.0, 0.0, 1, parsed=False, precise=0),
+    ]
+    m = DIALOGUES.aggregate(outcomes)
+    assert m["ASK"] == pytest.approx(4 / 5)  # 4 of the 5 rounds asked a question
+    assert m["PARSE"] == pytest.approx(2 / 4)
+    assert m["QP"] == pytest.approx(3 / 4)  # 3 precise of the 4 questions
+    assert m["ICR@P"] == pytest.approx(1 / 3)  # q1, q2: 1 clarified of 3 intents
+    assert m["PRS@P"] == pytest.approx(0.75)  # mean PRS of q1, q2
+    assert m["ICR"] == pytest.approx(3 / 5)  # all four, for contrast
+    # nothing parsed, nothing asked: the conventions of the module doc
+    m = DIALOGUES.aggregate([outcomes[3]])
+    assert (m["ASK"], m["PARSE"], m["QP"], m["ICR@P"], m["PRS@P"]) == (0, 0, 0, 1, 0)
+    # an outcome stored before these columns existed: they are left out, not reported as 0
+    old = Outcome("q5", 1, 1, 1, True, 1.0, 1.0, 1)
+    assert not {"ASK", "QP"} & set(DIALOGUES.aggregate([*outcomes, old]))
+    assert "QP" not in DIALOGUES.intervals([old]) and "ICR" in DIALOGUES.intervals([old])
+
+
 def test_edge_cases_are_defined():
     never = [
         Outcome("q", intents=2, clarified=0, rounds=0, valid=True, tss=1.0, prs=0.5, n_calls=1)

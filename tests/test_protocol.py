@@ -488,7 +488,9 @@ def test_tables_show_n_intervals_and_differences(tmp_path):
         outs = [outcome(i, 1 + (i % 2), quality) for i in range(40)]
         labels = {"experiment_name": "main", "adapter_name": adapter, "pretrained": True}
         trained = (
-            {"global_step": 25, "encoding": {"train_examples": 200}} if adapter != "none" else {}
+            {"global_step": 25, "encoding": {"train_examples": 200, "augmented": 60}}
+            if adapter != "none"
+            else {}
         )
         runs.append(
             {
@@ -506,16 +508,22 @@ def test_tables_show_n_intervals_and_differences(tmp_path):
     written = {p.name: p for p in write_tables(runs, tmp_path)}
     md = written["main.md"].read_text()
     assert "Scale: small. Evaluated on: demo (in-domain test split)." in md
-    # N queries, the 200 dialogues and 25 steps it trained on (– for the untrained base)
+    # N queries, the 200 dialogues (60 with an error-correction pair) and 25 steps it trained
+    # on (– for the untrained base)
     assert re.search(
-        r"\| lora \| ASKToACT-LoRA-SFT-7B \| .* \| 40 \| 200 \| 25 \| 75\.0 \[\d+\.\d, \d+\.\d\] \(57\.7\)",
+        r"\| lora \| ASKToACT-LoRA-SFT-7B \| .* \| 40 \| 200 \| 60 \| 25 \| 75\.0 \[\d+\.\d, \d+\.\d\] \(57\.7\)",
         md,
     )
-    assert re.search(r"\| none \| .* \| 40 \| – \| – \| ", md)
+    assert re.search(r"\| none \| .* \| 40 \| – \| – \| – \| ", md)
     assert re.search(r"\| lora − none \| 40 \|.*\| \+50\.0 \[\+\d+\.\d, \+\d+\.\d\] \*", md)
     header = md.splitlines()[6]
-    # row, paper row, model, kind, N, train N, steps and 7 metrics: 14 columns
-    assert header.count("|") == 15
+    # row, paper row, model, kind, N, train N, aug, steps and 7 metrics: 15 columns
+    assert header.count("|") == 16
+    # the format/behaviour table: outcomes written before its columns show "–", not a number
+    assert (
+        "## Format and behaviour" in md and "| row | N | ASK | PARSE | QP | ICR@P | PRS@P |" in md
+    )
+    assert "| lora | 40 | – | – | – | – | – |" in md
     csv_head = written["main.csv"].read_text().splitlines()[0]
     assert "PRS low" in csv_head and "PRS paper" in csv_head
     diffs_csv = written["main_differences.csv"].read_text()

@@ -236,7 +236,7 @@ def test_mae_masks_the_call_its_feedback_reports_and_trains_its_correction(
 
 
 def test_next_call_scores_are_hand_computed(compose):
-    from asktoact.eval.tooluse import score
+    from asktoact.eval.tooluse import ToolUseTask, score, shares_prefix
 
     rewards = dict(compose("evaluate").reward.irm)
     case = {
@@ -262,6 +262,17 @@ def test_next_call_scores_are_hand_computed(compose):
             category,
         ), text
         assert s["IRM"] == rewards[category]
+    # format apart from choice: two wrong picks among five parsable calls; book_taxi and the
+    # hallucinated book_tables both start with the gold tool's first word "book"
+    scored = [score(case, text, rewards) for text in want]
+    assert [s["prefix"] for s in scored] == [0, 0, 0, 1, 1, 0]
+    m = ToolUseTask().aggregate(scored)
+    assert m["PARSE"] == pytest.approx(5 / 6)
+    assert m["WT"] == pytest.approx(2 / 5) and m["PFX"] == 1.0
+    other = {**case, "gold": {"name": "order_taxi", "arguments": {}}}
+    assert score(other, 'book_taxi\n{"pickup": "Nopa"}', rewards)["prefix"] == 0.0
+    assert shares_prefix("getWeather", "get_weather_forecast")
+    assert not shares_prefix("weather", "get_weather")
 
 
 def test_the_oracle_scores_every_next_call_and_rl_prompts_each_gold_call(compose, tmp_path):
@@ -309,6 +320,9 @@ def test_tool_use_rows_make_the_tl_training_table_with_paired_differences(compos
     table = (tmp_path / "reports/tl_training.md").read_text()
     assert "| standard|False | Standard SFT (w/ None)" in table
     assert "| mae|False − standard|False |" in table and "-100.0 [-100.0, -100.0] *" in table
+    # the oracle's calls all parse and pick the gold tool; the doctored row keeps those flags
+    assert "## Format and behaviour" in table and "| row | N | PARSE | WT | PFX |" in table
+    assert "| standard|False | " in table.split("## Format and behaviour")[1]
 
 
 def test_any_agent_that_writes_turns_scores_next_calls_and_a_dialogue_policy_is_refused(
@@ -335,3 +349,36 @@ def test_any_agent_that_writes_turns_scores_next_calls_and_a_dialogue_policy_is_
     policy = compose("evaluate", "agent=never_ask", f"data.path={tmp_path / 'd'}")
     with pytest.raises(ConfigError, match="agent=never_ask: plays dialogues only"):
         run_evaluation(policy, tmp_path / "policy")
+
+
+@pytest.mark.slow
+def test_constrained_decoding_writes_only_valid_calls_of_each_cases_tools(compose, tmp_path):
+    """A random-init model writes no call of its own; decoded under the call grammar every next
+    call parses, names a tool of its case and passes that tool's schema (EXEC 100 %)."""
+    from asktoact.errors import ConfigError
+    from asktoact.eval.run import run_evaluation
+    from asktoact.eval.tooluse import cases
+    from asktoact.train.models import load_model, load_tokenizer
+
+    build(compose, tmp_path / "d", "data.n=40", "test_size=0.25")
+    tcfg = compose("train", "model=tiny-qwen2", f"cache_dir={tmp_path / 'cache'}")
+    tok = load_tokenizer(tcfg.model, tcfg.cache_dir)
+    load_model(tcfg.model, tok, 0).save_pretrained(tmp_path / "m")
+    tok.save_pretrained(tmp_path / "m")
+    common = ("agent=local", f"agent.path={tmp_path / 'm'}", f"data.path={tmp_path / 'd'}")
+    common += ("data.limit=2", "agent.max_new_tokens=400", "agent.reuse_cache=false")
+    free = run_evaluation(compose("evaluate", *common), tmp_path / "free")
+    forced = run_evaluation(compose("evaluate", *common, "constrained=true"), tmp_path / "forced")
+    assert not free["constrained"] and free["metrics"]["PARSE"] == 0.0
+    assert forced["constrained"] and forced["metrics"]["N"] == free["metrics"]["N"] > 0
+    assert forced["metrics"]["PARSE"] == 1.0 and forced["metrics"]["EXEC"] == 1.0
+    test = [json.loads(x) for x in (tmp_path / "d/test.jsonl").read_text().splitlines()]
+    tools = {c["id"]: {t["name"]: t for t in c["tools"]} for c in cases(test)}
+    for line in (tmp_path / "forced/predictions.jsonl").read_text().splitlines():
+        p = json.loads(line)
+        name, args = parse_call(p["prediction"])  # a call of one of the case's tools ...
+        assert set(args) <= set(tools[p["id"]][name]["parameters"])  # ... and its parameters
+    with pytest.raises(ConfigError, match="agent=oracle cannot decode under a grammar"):
+        run_evaluation(
+            compose("evaluate", "agent=oracle", *common[2:3], "constrained=true"), tmp_path / "o"
+        )

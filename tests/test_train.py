@@ -292,3 +292,32 @@ def test_real_model_config_loads_a_local_copy_with_from_pretrained(tmp_path, dat
     summary = run_training(cfg, tmp_path / "run")
     assert summary["global_step"] == 2 and summary["encoding"]["train_examples"] > 0
     assert summary["parameters"]["trainable"] < summary["parameters"]["total"]
+
+
+def test_a_training_limit_keeps_the_splits_error_correction_share_exactly():
+    """12 rows, 4 augmented (a third), none among the first 6: a limit of 6 takes the first 2
+    augmented and the first 4 clean rows, in order — the first 6 rows would hold none."""
+    import datasets
+
+    from asktoact.train.datamodule import augmented_share, training_rows
+
+    augmented = {6: "incomplete", 7: "redundant", 9: "redundant", 11: "redundant"}
+    split = datasets.Dataset.from_dict(
+        {
+            "id": [f"r{k}" for k in range(12)],
+            "augmented": [k in augmented for k in range(12)],
+            "error_type": [augmented.get(k, "") for k in range(12)],
+        }
+    )
+    assert training_rows(split, 6)["id"] == ["r0", "r1", "r2", "r3", "r6", "r7"]
+    # 9 rows: round(4 × 9 / 12) = 3 augmented (6, 7, 9) and the first 6 clean ones
+    assert training_rows(split, 9)["id"] == [f"r{k}" for k in (0, 1, 2, 3, 4, 5, 6, 7, 9)]
+    assert training_rows(split, None) is split and training_rows(split, 20) is split
+    share = augmented_share(training_rows(split, 6).to_list())
+    assert share == {
+        "augmented": 2,
+        "augmented_share": 0.3333,
+        "error_types": {"incomplete": 1, "redundant": 1},
+    }
+    plain = datasets.Dataset.from_dict({"id": ["a", "b", "c"]})  # trajectories: no such column
+    assert training_rows(plain, 2)["id"] == ["a", "b"]

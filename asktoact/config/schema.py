@@ -88,6 +88,8 @@ class JobConfig(RunConfig):
     eval_set: str = F(choices=("in_domain", "ood"))
     irm: bool = F()  # run TL-Training's RL stage (IRM reward) after SFT
     variant: Optional[str] = F()  # noqa: UP045 (experiments whose rows are not a grid)
+    shots: int = F(ge=0)  # k-shot prompting of the row's model (evaluate.demonstrations.k)
+    train_steps: Optional[int] = F(ge=1)  # noqa: UP045 (steps_sweep: optimizer steps of a row)
     tags: list[str] = F()  # the W&B tags of the job's runs
     # where the row's planned settings depart from the paper's, for its plan row
     plan_notes: list[str] = F(identity=False)

@@ -149,11 +149,14 @@ class LiteLLMAgent:
 
     def __init__(self, name: str, client: LLMClient):
         self.name, self.client = name, client
+        self.demonstrations: list[dict[str, str]] = []  # k-shot turns (asktoact.eval.demos)
 
     system_role = True  # chat APIs take a system turn
 
     def respond(self, episodes) -> list[str]:
-        return self.complete([with_system_prompt(ep.messages) for ep in episodes])
+        return self.complete(
+            [with_system_prompt(self.demonstrations + ep.messages) for ep in episodes]
+        )
 
     def complete(self, chats: list[list[dict[str, str]]]) -> list[str]:
         """One assistant turn per chat, the chat sent as it is."""
@@ -208,6 +211,8 @@ class LocalAgent:
                 "agent.path: no model given (a train run's merged/, an HF id or a folder)"
             )
         self.name = name
+        # k-shot turns before every dialogue (asktoact.eval.demos; set by the evaluation)
+        self.demonstrations: list[dict[str, str]] = []
         self.device = (
             ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
         )
@@ -235,7 +240,7 @@ class LocalAgent:
         return self.tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
 
     def prompt(self, messages: list[dict[str, str]]) -> str:
-        chat = with_system_prompt(messages, self.system_role)
+        chat = with_system_prompt(self.demonstrations + messages, self.system_role)
         return self.tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
 
     def respond(self, episodes) -> list[str]:
@@ -263,13 +268,30 @@ class LocalAgent:
                 self.as_is.forget(key)
         return out
 
+    def complete_calls(self, chats: list[list[dict[str, str]]], tools: list[list]) -> list[str]:
+        """One tool call per chat, decoded under the grammar of the valid calls of that chat's
+        ``tools`` (:mod:`asktoact.eval.constrained`; plain ``generate``, no cache kept)."""
+        from asktoact.eval import constrained
+
+        if not hasattr(self, "_grammar"):
+            self._grammar = constrained.tokenizer_data(self.tok, self.stop_ids)
+        out = []
+        for k in range(0, len(chats), self.batch_size):
+            prompts = [self.chat_text(c) for c in chats[k : k + self.batch_size]]
+            allowed = constrained.allowed_tokens_fn(self._grammar, tools[k : k + self.batch_size])
+            out += self.generate(prompts, allowed=allowed)
+        return out
+
     def forget(self, episode_id: str) -> None:
         """The episode is over: drop its cache."""
         self.incremental.forget(episode_id)
 
-    def generate(self, prompts: list[str], max_new_tokens: int | None = None) -> list[str]:
+    def generate(
+        self, prompts: list[str], max_new_tokens: int | None = None, allowed=None
+    ) -> list[str]:
         """One turn per prompt, each read from scratch (no cache kept); ``max_new_tokens``: a
-        smaller reply budget than the agent's own for this call."""
+        smaller reply budget than the agent's own for this call; ``allowed``: a
+        ``prefix_allowed_tokens_fn`` that constrains what each row may write."""
         import torch
 
         budget = min(
@@ -285,6 +307,7 @@ class LocalAgent:
                 **enc,
                 eos_token_id=self.stop_ids,
                 pad_token_id=self.tok.pad_token_id,
+                prefix_allowed_tokens_fn=allowed,
                 **{**self.generate_kwargs, "max_new_tokens": budget},
             )
         return [

@@ -24,8 +24,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from asktoact import faults, tracking
 from asktoact.data.turns import with_system_prompt
-from asktoact.errors import UserError
-from asktoact.eval import metrics
+from asktoact.errors import ConfigError, UserError
+from asktoact.eval import demos, metrics
 from asktoact.eval.episode import Episode, run_episodes
 from asktoact.eval.metrics import Outcome, icr
 from asktoact.eval.run import load_rows, resume_identity
@@ -39,6 +39,14 @@ log = logging.getLogger(__name__)
 class DialogueTask(Task):
     kind = "dialogues"
     serve_protocol = "dialogue"
+    behaviour = metrics.BEHAVIOUR
+    behaviour_legend = (
+        "Format apart from behaviour: ASK = share of clarification rounds that ask a question; "
+        "PARSE = share of episodes that end in a readable [SUMMARY] solution (SCR without the "
+        "empty ones: format); QP = question precision, questions aimed at a still-unclarified "
+        "value over all questions; ICR@P, PRS@P = ICR and PRS among the episodes with a "
+        "parsable solution only (behaviour once the format is there)."
+    )
 
     def training_chat(self, system_role: bool, system_prompt: bool):
         if not system_prompt:
@@ -73,6 +81,9 @@ class DialogueTask(Task):
 
     def outcomes(self, stored: list[dict[str, Any]]) -> list[Outcome]:
         return [Outcome(**o) for o in stored]
+
+    def unmeasured(self, outcomes: list[Outcome]) -> set[str]:
+        return set(metrics.BEHAVIOUR) if any(o.parsed is None for o in outcomes) else set()
 
     def breakdown(self, outcomes: list[Outcome], key: str) -> dict[int, dict[str, float]]:
         """Metrics per value of ``intents`` or ``n_calls`` (AskToAct Figure 3)."""
@@ -114,12 +125,18 @@ def _in_row_order(path: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]
 def evaluate_dialogues(task: DialogueTask, cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Every query an episode against the simulator (resumed from a killed run's transcripts),
     then the metrics of the finished episodes in dataset order."""
+    if cfg.constrained:
+        raise ConfigError(
+            "evaluate.constrained=true: decoding under a call grammar is for next calls; a "
+            "dialogue turn may be a question"
+        )
     tpath = run_dir / "transcripts.jsonl"
     done, truncated = _done(cfg, tpath)  # first: other settings' transcripts stop the run here
     simulator = instantiate(cfg.simulator)
     agent = instantiate(cfg.agent)  # before the data: a model that cannot load stops the run
     judge = instantiate(cfg.judge)  # None: the simulator's rule decides
     rows = load_rows(cfg, run_dir)
+    shown = give_demonstrations(cfg, agent, run_dir)
     clients = {
         n: getattr(o, "client", None)
         for n, o in (("agent", agent), ("simulator", simulator), ("judge", judge))
@@ -166,6 +183,7 @@ def evaluate_dialogues(task: DialogueTask, cfg: DictConfig, run_dir: Path) -> di
         # TL-Training's reward distribution of the final turns: episodes per IRM category.
         "irm_categories": dict(Counter(o.irm_category for o in outcomes)),
         "judge": "litellm" if judge else "rules",
+        "demonstrations": shown,  # the training dialogues shown before each test dialogue
         **fallbacks(transcripts, llm_simulator=hasattr(simulator, "client"), llm_judge=bool(judge)),
         "resumed": {"episodes_done_before": len(done), "truncated_lines_redone": truncated},
     }
@@ -179,6 +197,20 @@ def evaluate_dialogues(task: DialogueTask, cfg: DictConfig, run_dir: Path) -> di
     write_breakdown_csv(run_dir / "breakdown.csv", result)
     log_run(cfg, run_dir, result, transcripts)
     return result
+
+
+def give_demonstrations(cfg: DictConfig, agent, run_dir: Path) -> list[str]:
+    """The k-shot turns of ``evaluate.demonstrations`` handed to the agent; their row ids."""
+    turns, ids = demos.load(cfg.demonstrations, cfg.data.path or str(run_dir / "data"), cfg.seed)
+    if not turns:
+        return []
+    if not hasattr(agent, "demonstrations"):
+        raise ConfigError(
+            f"evaluate.demonstrations.k={cfg.demonstrations.k}: agent={cfg.agent.name} writes no "
+            "prompt to show them in (only local and litellm models do)"
+        )
+    agent.demonstrations = turns
+    return ids
 
 
 def fallbacks(transcripts: list[dict], llm_simulator: bool, llm_judge: bool) -> dict[str, Any]:

@@ -59,6 +59,11 @@ class Episode:
             if j["category"]:
                 errors[j["category"]] = errors.get(j["category"], 0) + 1
         no_question = sum(bool(j.get("no_question")) for j in self.judgements)
+        # a question aimed at an intent still open: a target, and no error category for it
+        precise = sum(
+            j["target"] is not None and not j["category"] and not j.get("no_question")
+            for j in self.judgements
+        )
         clarified = len(self.user.clarified)
         # Table 6: every episode that ends with an intent never clarified — by a summary, an
         # unreadable final turn or running out of rounds.
@@ -81,6 +86,8 @@ class Episode:
             irm,
             category,
             no_question,
+            parsed=self.solution is not None,
+            precise=precise,
         )
 
     def transcript(self) -> dict[str, Any]:

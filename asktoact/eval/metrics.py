@@ -11,6 +11,14 @@ CE is 0 when no round was asked (ΣT = 0); ICR is 1 when no intent was unspecifi
 A round whose turn asked nothing (no ``[QUESTION]``, no sentence ending in "?") counts in T and
 clarifies nothing; NQ is their share of all rounds.
 
+Format and behaviour, apart (:data:`BEHAVIOUR`): a model that never learned the output format
+scores 0 on SCR/TSS/PRS whatever it asks, so these columns tell the two apart. ASK = share of
+rounds that ask a question (1 − NQ); PARSE = share of episodes that end in a readable
+``[SUMMARY]`` solution (an empty one included); QP = question precision, the questions whose
+target is a still-unclarified intent over all questions asked (0 when none was asked); ICR@P and
+PRS@P = ICR and PRS over the episodes with a parsable solution only (ICR@P 1 and PRS@P 0 when
+there is none).
+
 Table 6's error rates (``err_*``) are over the underspecified queries (U_i > 0) only, as in the
 paper: clearly-stated, imprecise, irrelevant and redundant as shares of those queries'
 clarification rounds; incomplete as the share of those queries with an intent never clarified.
@@ -88,6 +96,9 @@ class Outcome:
     irm: float = -2.0
     irm_category: str = "unparsable"
     no_question: int = 0  # rounds whose turn asked nothing (counted in ``rounds``)
+    # Results written before these were measured lack them (None): their tables show "–".
+    parsed: bool | None = None  # the episode ended in a readable [SUMMARY] solution
+    precise: int | None = None  # questions that targeted a still-unclarified intent
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,6 +120,8 @@ def score_solution(
 NOT_RATES = frozenset({"IR", "IRM"})
 
 COLUMNS = ("intents", "clarified", "rounds", "valid", "tss", "prs", "irm", "no_question")
+# The format/behaviour columns (module doc), in the order tables show them.
+BEHAVIOUR = ("ASK", "PARSE", "QP", "ICR@P", "PRS@P")
 # RoTBench/TL-Training's scores of a tool call from its IRM category, for a [SUMMARY] solution and
 # a trajectory's next call alike: the tool is right (TS), the tool and its parameter names are
 # right (PI), the call is exact (CF).
@@ -144,11 +157,18 @@ def columns(outcomes: list[Outcome]) -> np.ndarray:
             float(o.intents > 0),
             float(o.rounds if o.intents > 0 else 0),
             *(o.errors.get(k, 0) if o.intents > 0 else 0 for k in ERROR_TYPES),
+            *_behaviour_columns(o),
         ]
         for o in outcomes
     ]
-    width = len(COLUMNS) + len(CALL_SCORES) + 2 + len(ERROR_TYPES)
+    width = len(COLUMNS) + len(CALL_SCORES) + 2 + len(ERROR_TYPES) + 5
     return np.asarray(rows, dtype=np.float64).reshape(len(outcomes), width)
+
+
+def _behaviour_columns(o: Outcome) -> list[float]:
+    """parsed, precise questions, intents and clarified of parsed episodes, PRS of parsed ones."""
+    parsed = float(bool(o.parsed))
+    return [parsed, float(o.precise or 0), o.intents * parsed, o.clarified * parsed, o.prs * parsed]
 
 
 def metrics(sums: np.ndarray, n: int) -> dict[str, np.ndarray]:
@@ -172,6 +192,15 @@ def metrics(sums: np.ndarray, n: int) -> dict[str, np.ndarray]:
     for k, kind in enumerate(ERROR_TYPES):
         total = sums[..., base + 2 + k]
         out[f"err_{kind}"] = total / queries if kind == "incomplete" else total / turns
+    parsed, precise, p_intents, p_clarified, p_prs = (
+        sums[..., base + 2 + len(ERROR_TYPES) + k] for k in range(5)
+    )
+    questions = t - nq
+    out["ASK"] = questions / np.maximum(t, 1)
+    out["PARSE"] = parsed / n
+    out["QP"] = precise / np.maximum(questions, 1)
+    out["ICR@P"] = icr(p_clarified, p_intents)
+    out["PRS@P"] = p_prs / np.maximum(parsed, 1)
     return out
 
 

@@ -19,6 +19,7 @@ from asktoact.configurable import config_field as F
 from asktoact.data.build import BuildsData, ensure_dataset
 from asktoact.errors import ConfigError
 from asktoact.eval import protocol
+from asktoact.eval.demos import DemonstrationsConfig
 from asktoact.eval.task import task_of
 from asktoact.identity import dataset_fingerprint, folder_fingerprint, identity_of
 from asktoact.io import resolve_dataset_dir
@@ -78,3 +79,5 @@ class EvaluateConfig(BuildsData):
     max_rounds: int = F(ge=1)
     max_fallback_share: float = F(**UNIT, identity=False)  # when to stop, not what is played
     data: EvalDataConfig = MISSING
+    demonstrations: DemonstrationsConfig = MISSING
+    constrained: bool = F()  # next calls decoded as valid calls only (eval/constrained.py)

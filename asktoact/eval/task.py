@@ -72,6 +72,9 @@ class Task:
     kind: str = ""
     # how a server puts requests to a model trained on this kind (asktoact.serve.app.PROTOCOLS)
     serve_protocol: str = ""
+    # the metrics that tell output format from behaviour, and the tables' sentence on them
+    behaviour: tuple[str, ...] = ()
+    behaviour_legend: str = ""
 
     # -- what the model sees -------------------------------------------------------------------
     def training_chat(self, system_role: bool, system_prompt: bool) -> Callable | None:
@@ -98,6 +101,11 @@ class Task:
     def outcome_id(self, outcome) -> str:
         raise NotImplementedError
 
+    def unmeasured(self, outcomes: list) -> set[str]:
+        """Metrics these outcomes cannot give (written before the metric was measured): left out
+        of aggregates, intervals and differences rather than reported as 0."""
+        return set()
+
     def outcomes(self, stored: list[dict[str, Any]]) -> list:
         """The per-case outcomes a metrics.json keeps (``outcomes``), as :meth:`columns` reads
         them."""
@@ -108,7 +116,8 @@ class Task:
         if not outcomes:
             return {}
         values = self.metrics(self.columns(outcomes).sum(axis=0), len(outcomes))
-        return {"N": len(outcomes), **{k: float(v) for k, v in values.items()}}
+        skip = self.unmeasured(outcomes)
+        return {"N": len(outcomes), **{k: float(v) for k, v in values.items() if k not in skip}}
 
     def intervals(
         self, outcomes: list, n_boot: int = 1000, seed: int = 0, level: float = 0.95
@@ -118,7 +127,12 @@ class Task:
         if n == 0:
             return {}
         samples = self.metrics(cols[resamples(n, n_boot, seed)].sum(axis=1), n)
-        return {k: [float(x) for x in percentiles(v, level)] for k, v in samples.items()}
+        skip = self.unmeasured(outcomes)
+        return {
+            k: [float(x) for x in percentiles(v, level)]
+            for k, v in samples.items()
+            if k not in skip
+        }
 
     def paired_difference(
         self, a: list, b: list, n_boot: int = 1000, seed: int = 0, level: float = 0.95
@@ -136,9 +150,12 @@ class Task:
         whole = _sub(self.metrics(ca.sum(0), n), self.metrics(cb.sum(0), n))
         idx = resamples(n, n_boot, seed)
         boot = _sub(self.metrics(ca[idx].sum(axis=1), n), self.metrics(cb[idx].sum(axis=1), n))
+        skip = self.unmeasured(a) | self.unmeasured(b)
         return {
             "n": n,
-            "metrics": {k: difference(float(whole[k]), v, level) for k, v in boot.items()},
+            "metrics": {
+                k: difference(float(whole[k]), v, level) for k, v in boot.items() if k not in skip
+            },
         }
 
 

@@ -87,6 +87,8 @@ def labels_of(cfg: DictConfig) -> dict[str, Any]:
         "lora_r": peft.r if peft else None,
         "variant": cfg.variant,
         "agent_model": agent_model,
+        "prompting": f"+{cfg.shots}-shot" if cfg.shots else "",
+        "train_steps": cfg.train_steps,
     }
 
 
@@ -336,6 +338,8 @@ def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         return out
     data = dataset(cfg)
     eval_data = dataset(cfg, ood=True) if cfg.eval_set == "ood" else data
+    if cfg.evaluate.demonstrations.k and not cfg.evaluate.demonstrations.path:
+        cfg.evaluate.demonstrations.path = str(data)  # k-shot turns from the row's training data
     path, summary = model(cfg, data) if is_local(cfg.agent) else (None, {})
     if cfg.irm:
         if not trains(cfg):

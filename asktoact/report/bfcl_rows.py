@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from asktoact.paths import EXPERIMENTS_DIR
-from asktoact.report.tables import load_spec
+from asktoact.report.tables import load_spec, row_key
 
 
 def job_rows(runs: list[dict[str, Any]], experiments_dir: Path | None = None) -> list[dict]:
@@ -29,7 +29,7 @@ def job_rows(runs: list[dict[str, Any]], experiments_dir: Path | None = None) ->
         if not run.get("bfcl"):
             continue
         labels, spec = run["labels"], spec_of(run["labels"]["experiment_name"])
-        key = spec["row_key"].format(**labels) if spec else labels["adapter_name"]
+        key = row_key(spec, labels) if spec else labels["adapter_name"]
         refs = [ref for row, ref in (spec or {}).get("comparisons", []) if row == key]
         ref = refs[0] if refs else (None if key == "none" or spec else "none")
         group = f"{labels['experiment_name']}/{labels['scale']}"

@@ -1,7 +1,9 @@
 """Plots (matplotlib, PNG): an experiment's ``table.yaml`` names its plots (``plots: [<kind>]``),
 one ``PLOTS`` entry per kind — ``ratio_curve`` (Table 13: CPS and PRS vs the augmentation ratio,
-ours vs the paper's) and ``by_complexity`` (Figure 3: CPS and PRS vs the number of unspecified
-intents and of tool calls, from one run). Each takes (experiment, runs, out folder)."""
+ours vs the paper's), ``by_complexity`` (Figure 3: CPS and PRS vs the number of unspecified
+intents and of tool calls, from one run) and ``steps_curve`` (learning curves: the paper's and the
+format/behaviour metrics vs optimizer steps, one line per adapter). Each takes (experiment,
+runs, out folder)."""
 
 from __future__ import annotations
 
@@ -116,7 +118,42 @@ def by_complexity(experiment: str, runs: list[dict[str, Any]], out: Path) -> Pat
     return _save(fig, out / "complexity.png")
 
 
-PLOTS = {"ratio_curve": ratio_curve, "by_complexity": by_complexity}
+STEPS_METRICS = ("CPS", "PRS", "ICR", "PARSE", "ASK", "QP")
+
+
+def steps_curve(experiment: str, runs: list[dict[str, Any]], out: Path) -> Path | None:
+    """Learning curves: each of :data:`STEPS_METRICS` against the optimizer steps a row trained
+    for, one line per adapter, with 95 % intervals; from the pretrained-model runs when there are
+    any. ``<experiment>.png``."""
+    mine = [r for r in _prefer_real(_of(experiment, runs)) if r["labels"].get("train_steps")]
+    if not mine:
+        return None
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
+    for ax, metric in zip(axes.flat, STEPS_METRICS, strict=True):
+        for adapter, fmt in (("lora", "o-"), ("full", "s-"), ("dora", "^-")):
+            line = sorted(
+                (
+                    r
+                    for r in mine
+                    if r["labels"]["adapter_name"] == adapter and metric in r["metrics"]
+                ),
+                key=lambda r: r["labels"]["train_steps"],
+            )
+            if not line:
+                continue
+            xs = [r["labels"]["train_steps"] for r in line]
+            values = [100 * r["metrics"][metric] for r in line]
+            lows = [100 * r["intervals"][metric][0] for r in line]
+            highs = [100 * r["intervals"][metric][1] for r in line]
+            _with_interval(ax, xs, values, lows, highs, fmt, adapter)
+        ax.set(xscale="log", xlabel="optimizer steps", ylabel=f"{metric} (%)", title=metric)
+        ax.legend(fontsize=7)
+    n = mine[0]["metrics"].get("N", 0)
+    fig.suptitle(f"Learning curves: {_who(mine[0])}, N = {n} test queries per point, 95 % CI")
+    return _save(fig, out / f"{experiment}.png")
+
+
+PLOTS = {"ratio_curve": ratio_curve, "by_complexity": by_complexity, "steps_curve": steps_curve}
 
 
 def plot(kind: str):

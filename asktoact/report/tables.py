@@ -9,6 +9,11 @@ excludes 0. Rates are shown in percent (IR in rounds, the IRM reward as it is), 
 
 The Markdown table is for reading (one cell per metric: ours [interval] (paper)); the CSV keeps
 every number in its own column; the LaTeX file holds both tables.
+
+Below the paper's metrics, every table has its task's format and behaviour columns (``Task.
+behaviour``; a table.yaml may name others under ``behaviour``): whether a model writes the output
+format apart from what it asks or calls. Their differences are a family of tests of their own,
+Holm-adjusted apart from the paper's metrics.
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ from asktoact.eval.task import task_of_result
 from asktoact.io import write_text
 from asktoact.paths import EXPERIMENTS_DIR
 
-DESCRIPTIVE = ("row", "paper_row", "model", "kind", "N", "train N", "steps", "scale", "eval set")
+DESCRIPTIVE = (
+    *("row", "paper_row", "model", "kind", "N", "train N", "aug", "steps", "scale", "eval set"),
+    "error types",
+)
 
 
 def collect(root: str | Path) -> list[dict[str, Any]]:
@@ -65,16 +73,27 @@ def _kind(labels: dict[str, Any]) -> str:
     return "pretrained model" if labels.get("pretrained") else "tiny random-init model"
 
 
+class _Labels(dict):
+    def __missing__(self, key: str) -> str:
+        return ""  # a label newer than the run (e.g. prompting): the run had none of it
+
+
+def row_key(spec: dict[str, Any], labels: dict[str, Any]) -> str:
+    """A run's row in the table ``spec`` (its ``row_key`` filled with the run's labels)."""
+    return spec["row_key"].format_map(_Labels(labels))
+
+
 def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for run in runs:
         labels = run["labels"]
         if labels.get("experiment_name") != name:
             continue
-        key = spec["row_key"].format(**labels)
+        key = row_key(spec, labels)
         paper_row = spec["rows"].get(key, "")
         paper = spec["paper"].get(paper_row, {})
         training = run.get("training") or {}
+        encoding = training.get("encoding") or {}
         skipped = run.get("skipped")  # its key or endpoint was not configured: no metrics
         task = task_of_result(run)  # whose outcomes these are, and how they compare
         row = {
@@ -84,7 +103,10 @@ def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> lis
             "kind": f"skipped: {skipped}" if skipped else _kind(labels),
             "N": run["metrics"].get("N", 0),
             # what the row was trained on: dialogues and optimizer steps (none: untrained)
-            "train N": (training.get("encoding") or {}).get("train_examples"),
+            "train N": encoding.get("train_examples"),
+            # of those, the dialogues with an error-correction pair, and the pairs per type
+            "aug": encoding.get("augmented"),
+            "error types": json.dumps(encoding.get("error_types") or {}),
             "steps": training.get("global_step"),
             "scale": labels.get("scale", ""),
             "eval set": labels.get("eval_source", labels.get("eval_set", "")),
@@ -92,7 +114,7 @@ def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> lis
             "outcomes": None if skipped else task.outcomes(run.get("outcomes", [])),
             "distribution": run.get(spec.get("distribution") or "", {}),
         }
-        for metric in spec["metrics"]:
+        for metric in [*spec["metrics"], *behaviour_of(spec, task)]:
             low, high = run.get("intervals", {}).get(metric, (None, None))
             row[metric] = _pct(metric, run["metrics"].get(metric))
             row[f"{metric} low"], row[f"{metric} high"] = _pct(metric, low), _pct(metric, high)
@@ -104,8 +126,20 @@ def rows_for(name: str, runs: list[dict[str, Any]], spec: dict[str, Any]) -> lis
     )
 
 
+def behaviour_of(spec: dict[str, Any], task) -> list[str]:
+    """The format/behaviour columns of a table: its table.yaml's ``behaviour``, else its task's."""
+    chosen = spec.get("behaviour")
+    return list(task.behaviour if chosen is None else chosen)
+
+
+def _behaviour(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[str]:
+    return behaviour_of(spec, rows[0]["task"]) if rows else []
+
+
 def comparisons(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each configured [row, reference] pair present in ``rows``: paired differences."""
+    """Each configured [row, reference] pair present in ``rows``: paired differences (a metric
+    only where both rows measured it: stored results older than a column have none)."""
+    behaviour = _behaviour(rows, spec)
     by_key = {r["row"]: r for r in rows}
     out = []
     for row, ref in spec["comparisons"]:
@@ -116,9 +150,9 @@ def comparisons(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[s
         task = by_key[row]["task"]
         diff = task.paired_difference(by_key[row]["outcomes"], by_key[ref]["outcomes"])
         entry = {"comparison": f"{row} − {ref}", "N": diff["n"]}
-        for metric in spec["metrics"]:
+        for metric in [*spec["metrics"], *behaviour]:
             d = diff["metrics"].get(metric)
-            if d is None:
+            if d is None or by_key[row][metric] is None or by_key[ref][metric] is None:
                 continue
             entry[f"{metric} diff"] = _pct(metric, d["diff"])
             entry[f"{metric} low"], entry[f"{metric} high"] = (
@@ -129,6 +163,7 @@ def comparisons(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[s
             entry[f"{metric} p"] = d["p"]
         out.append(entry)
     _holm_adjust(out, spec["metrics"])
+    _holm_adjust(out, behaviour)  # a family of its own: format is not what the paper tests
     return out
 
 
@@ -179,22 +214,34 @@ def to_markdown(title: str, rows, diffs, spec: dict[str, Any]) -> str:
     scales = ", ".join(sorted({r["scale"] for r in rows if r["scale"]})) or "–"
     sources = "; ".join(sorted({r["eval set"] for r in rows if r["eval set"]})) or "–"
     lines = [f"# {title}", "", f"Scale: {scales}. Evaluated on: {sources}.", "", LEGEND, ""]
-    head = ["row", "paper row", "model", "kind", "N", "train N", "steps", *metrics]
+    head = ["row", "paper row", "model", "kind", "N", "train N", "aug", "steps", *metrics]
     body = [
         [r["row"], r["paper_row"], r["model"], r["kind"], str(r["N"])]
-        + [_count(r["train N"]), _count(r["steps"])]
+        + [_count(r["train N"]), _count(r["aug"]), _count(r["steps"])]
         + [_cell(r, m) for m in metrics]
         for r in rows
     ]
     lines += _md_table(head, body, left=4)
     if diffs:
         lines += ["", "## Differences", "", DIFF_LEGEND, ""]
-        body = [[d["comparison"], str(d["N"])] + [_diff_cell(d, m) for m in metrics] for d in diffs]
-        lines += _md_table(["comparison", "N", *metrics], body, left=1)
+        lines += _md_diffs(diffs, metrics)
+    behaviour = _behaviour(rows, spec)
+    if behaviour:
+        lines += ["", "## Format and behaviour", "", rows[0]["task"].behaviour_legend, ""]
+        body = [[r["row"], str(r["N"])] + [_cell(r, m) for m in behaviour] for r in rows]
+        lines += _md_table(["row", "N", *behaviour], body, left=1)
+        if diffs:
+            lines += ["", "Differences (Holm's † across these columns' tests):", ""]
+            lines += _md_diffs(diffs, behaviour)
     if spec.get("distribution"):
         lines += ["", f"## Distribution: {spec['distribution']} (% of queries)", ""]
         lines += _distribution(rows)
     return "\n".join(lines) + "\n"
+
+
+def _md_diffs(diffs: list[dict[str, Any]], metrics: list[str]) -> list[str]:
+    body = [[d["comparison"], str(d["N"])] + [_diff_cell(d, m) for m in metrics] for d in diffs]
+    return _md_table(["comparison", "N", *metrics], body, left=1)
 
 
 def _distribution(rows: list[dict[str, Any]]) -> list[str]:
@@ -209,7 +256,8 @@ def _distribution(rows: list[dict[str, Any]]) -> list[str]:
 LEGEND = (
     "Each cell: ours [95 % bootstrap interval over the N queries] (the paper's number). Rates in "
     "percent, IR in rounds, IRM as a reward in [-2, 1]. train N / steps: the dialogues and "
-    "optimizer steps the row was trained on (– untrained). Table 6's error rates are over the "
+    "optimizer steps the row was trained on (– untrained); aug: how many of those dialogues hold "
+    "an error-correction pair (the CSV has them per error type). Table 6's error rates are over the "
     "underspecified queries only. The paper used 7–8 B models, GPT-4o data and a 72 B user "
     "simulator."
 )
@@ -230,11 +278,12 @@ def _csv(fieldnames: list[str], records: list[dict[str, Any]]) -> str:
 
 
 def to_csv(rows, diffs, spec: dict[str, Any]) -> tuple[str, str]:
+    metrics = [*spec["metrics"], *_behaviour(rows, spec)]
     cols = [*DESCRIPTIVE]
-    for m in spec["metrics"]:
+    for m in metrics:
         cols += [m, f"{m} low", f"{m} high", f"{m} paper"]
     dcols = ["comparison", "N"]
-    for m in spec["metrics"]:
+    for m in metrics:
         dcols += [f"{m} diff", f"{m} low", f"{m} high", f"{m} significant", f"{m} p"]
         dcols += [f"{m} holm", f"{m} holds"]
     return _csv(cols, rows), _csv(dcols, diffs)

@@ -203,6 +203,32 @@ def _trained_batches(trainer) -> int:
     return trainer.fit_loop.epoch_loop.batch_progress.current.processed
 
 
+def training_rows(split, limit: int | None):
+    """The rows trained on: all of ``split``, or ``limit`` of them. A limit keeps the split's
+    share of error-correction dialogues exactly (``round(share × limit)`` of them, the first ones
+    in order, the rest the first clean ones), so that an augmentation sweep's rows train on the
+    ratio each says, not on what the first ``limit`` rows happen to hold."""
+    if limit is None or limit >= len(split):
+        return split
+    if "augmented" not in split.column_names:  # tool-use trajectories: no injected errors
+        return split.select(range(limit))
+    flags = split["augmented"]
+    augmented = [i for i, f in enumerate(flags) if f]
+    clean = [i for i, f in enumerate(flags) if not f]
+    want = min(round(len(augmented) * limit / len(flags)), len(augmented))
+    return split.select(sorted(augmented[:want] + clean[: limit - want]))
+
+
+def augmented_share(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the trained rows hold of error-correction data: dialogues, share, pairs per type."""
+    kinds = [r["error_type"] for r in rows if r.get("augmented")]
+    return {
+        "augmented": len(kinds),
+        "augmented_share": round(len(kinds) / max(len(rows), 1), 4),
+        "error_types": {k: kinds.count(k) for k in sorted(set(kinds))},
+    }
+
+
 class DialogueDataModule(pl.LightningDataModule):
     def __init__(
         self,
@@ -242,17 +268,16 @@ class DialogueDataModule(pl.LightningDataModule):
         import datasets
 
         dd = datasets.load_from_disk(str(resolve_dataset_dir(self.path)))
-        train = (
-            dd["train"]
-            if self.limit is None
-            else dd["train"].select(range(min(self.limit, len(dd["train"]))))
-        )
+        train = training_rows(dd["train"], self.limit)
         args = (self.tokenizer, self.masking, self.eot, self.max_length)
         self.train_rows, refused = encode_split(train, *args, "train", self.prepare)
         if self.val_split and self.val_split in dd:
             val, more = encode_split(dd[self.val_split], *args, "val", self.prepare)
             self.val_rows, refused = val, refused + more
+        kept = {r["id"] for r in self.train_rows}
         self._report(refused)
+        if "augmented" in train.column_names:
+            self.stats |= augmented_share([r for r in train.to_list() if r["id"] in kept])
 
     def _report(self, refused: list[dict]) -> None:
         n_tok = sum(len(r["input_ids"]) for r in self.train_rows)
