@@ -342,7 +342,9 @@ def test_every_plot_an_experiment_asks_for_exists():
         for k in load_spec(e).get("plots", [])
     }
     assert asked == set(PLOTS)  # every kind is used, every used kind is known
-    with pytest.raises(ValueError, match="known: \\['by_complexity', 'ratio_curve', 'steps_curve'\\]"):
+    with pytest.raises(
+        ValueError, match="known: \\['by_complexity', 'ratio_curve', 'steps_curve'\\]"
+    ):
         plot("histogram")
 
 
