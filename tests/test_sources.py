@@ -132,3 +132,48 @@ def test_taskbench_comes_from_the_hub_when_no_folder_is_given(tmp_path, monkeypa
     with pytest.raises(MissingInput, match="data.path=.*absent: no TaskBench folder there"):
         taskbench.load(str(tmp_path / "absent"))
     assert len(asked) == 2  # offline: the hub was not asked again
+
+
+def _resource_domain(folder, subset, rows):
+    """A TaskBench folder of resource tools (Hugging Face / Multimedia layout): inputs by type,
+    arguments by position."""
+    sub = folder / subset
+    sub.mkdir(parents=True)
+    nodes = [
+        {"id": "Image-to-Text", "desc": "Text in an image", "input-type": ["image"]},
+        {"id": "Text Merger", "desc": "Joins two texts", "input-type": ["text", "text"]},
+    ]
+    (sub / "tool_desc.json").write_text(json.dumps({"nodes": nodes}))
+    (sub / "data.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_taskbench_resource_domains_name_positional_arguments_by_input_type(tmp_path):
+    """Hugging Face / Multimedia rows: parameters named by input type (text, text_2), each
+    positional argument the input at its position; one too many is a reject naming it; a
+    second domain loads beside the daily-life one with its own ids and domain."""
+    ok = {"id": "7", "instruction": "Read the sign in sign.jpg and join it with 'hello'."}
+    ok["task_nodes"] = [
+        {"task": "Image-to-Text", "arguments": ["sign.jpg"]},
+        {"task": "Text Merger", "arguments": ["<node-0>", "hello"]},
+    ]
+    extra = {"id": "8", "instruction": "Read a.jpg", "task_nodes": []}
+    extra["task_nodes"] = [{"task": "Image-to-Text", "arguments": ["a.jpg", "b.jpg"]}]
+    _resource_domain(tmp_path, "data_huggingface", [ok, extra])
+    _taskbench_files(tmp_path)  # data_dailylifeapis/, its row id "1"
+    rejects = Rejects()
+    subsets = ["data_dailylifeapis", "data_huggingface"]
+    examples = taskbench.load(str(tmp_path), subsets=subsets, rejects=rejects)
+    assert [(e.id, e.domain) for e in examples] == [
+        ("taskbench-1", "dailylifeapis"),
+        ("taskbench-huggingface-7", "huggingface"),
+    ]
+    merge = examples[1].tool("Text Merger")
+    assert [p.name for p in merge.parameters] == ["text", "text_2"]
+    assert examples[1].solution[1].to_dict()["arguments"] == [
+        {"name": "text", "value": "<node-0>"},
+        {"name": "text_2", "value": "hello"},
+    ]
+    (reject,) = rejects.rows
+    assert reject["row"] == "8" and "beyond 'Image-to-Text''s 1 inputs" in reject["reason"]
+    assert reject["field"] == "task_nodes[0].arguments[1]"  # the field it names
+    assert taskbench.domain_of(tmp_path / "taskbench_dailylifeapis_more") == "dailylifeapis"
