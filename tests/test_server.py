@@ -113,9 +113,9 @@ def test_evaluation_through_a_real_server(server, build_dataset, compose, tmp_pa
     data = build_dataset("data.n=100")
     model, base = server
     agent = ("agent=litellm", *client("agent.client", model, base, 8))
-    result = run(compose, server, data, tmp_path, "served", *agent)
+    result = run(compose, server, data, tmp_path, "served", *agent, "data.limit=4")
     lines = (tmp_path / "served/transcripts.jsonl").read_text().splitlines()
-    assert result["metrics"]["N"] == 10 and len(lines) == 10
+    assert result["metrics"]["N"] == 4 and len(lines) == 4
     turns = 0
     for line in lines:  # every episode holds the served model's turns and an outcome
         episode = json.loads(line)

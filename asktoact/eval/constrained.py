@@ -18,6 +18,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from lmformatenforcer import (
+    CharacterLevelParser,
+    JsonSchemaParser,
+    SequenceParser,
+    StringParser,
+    TokenEnforcer,
+    UnionParser,
+)
+from lmformatenforcer.characterlevelparser import CharacterLevelParserConfig
+from lmformatenforcer.tokenenforcer import TokenEnforcerTokenizerData
+
 from asktoact.schema import ToolSpec
 from asktoact.tools.calls import function_spec
 
@@ -46,9 +57,6 @@ def arguments_schema(tool: ToolSpec) -> dict[str, Any]:
 
 def call_parser(tools: list[ToolSpec]):
     """A parser that accepts exactly the valid calls of ``tools`` (the ``format_call`` form)."""
-    from lmformatenforcer import JsonSchemaParser, SequenceParser, StringParser, UnionParser
-    from lmformatenforcer.characterlevelparser import CharacterLevelParserConfig
-
     config = CharacterLevelParserConfig(max_consecutive_whitespaces=MAX_WHITESPACE)
     calls = [
         SequenceParser(
@@ -56,47 +64,39 @@ def call_parser(tools: list[ToolSpec]):
         )
         for t in tools
     ]
-    return _digit_cap()(UnionParser(calls))
+    return DigitCap(UnionParser(calls))
 
 
-def _digit_cap():
+class DigitCap(CharacterLevelParser):
     """A parser wrapper that allows at most ``MAX_DIGITS`` digits in a row (JSON numbers have no
     length bound in lm-format-enforcer's parser, and a weak model writes digits on)."""
-    from lmformatenforcer import CharacterLevelParser
 
-    class DigitCap(CharacterLevelParser):
-        def __init__(self, inner, run: int = 0):
-            self.inner, self.run = inner, run
-            super().__init__()
+    def __init__(self, inner: CharacterLevelParser, run: int = 0):
+        self.inner, self.run = inner, run
+        super().__init__()
 
-        def add_character(self, new_character: str):
-            run = self.run + 1 if new_character.isdigit() else 0
-            return DigitCap(self.inner.add_character(new_character), run)
+    def add_character(self, new_character: str) -> DigitCap:
+        run = self.run + 1 if new_character.isdigit() else 0
+        return DigitCap(self.inner.add_character(new_character), run)
 
-        def get_allowed_characters(self) -> str:
-            allowed = self.inner.get_allowed_characters()
-            return (
-                allowed if self.run < MAX_DIGITS else "".join(c for c in allowed if not c.isdigit())
-            )
+    def get_allowed_characters(self) -> str:
+        allowed = self.inner.get_allowed_characters()
+        return allowed if self.run < MAX_DIGITS else "".join(c for c in allowed if not c.isdigit())
 
-        def can_end(self) -> bool:
-            return self.inner.can_end()
+    def can_end(self) -> bool:
+        return self.inner.can_end()
 
-        def shortcut_key(self):
-            return self.inner.shortcut_key()
+    def shortcut_key(self):
+        return self.inner.shortcut_key()
 
-        def cache_key(self):
-            key = self.inner.cache_key()
-            return None if key is None else ("digits", self.run, key)
-
-    return DigitCap
+    def cache_key(self):
+        key = self.inner.cache_key()  # what is allowed next depends on the run, too
+        return None if key is None else ("digits", self.run, key)
 
 
 def tokenizer_data(tok, stop_ids: list[int]):
     """lm-format-enforcer's table of ``tok``'s tokens (seconds for a 50 k vocabulary: build it
     once per agent); ``stop_ids`` end the turn once a call is complete."""
-    from lmformatenforcer.tokenenforcer import TokenEnforcerTokenizerData
-
     special = set(tok.all_special_ids)
     zero = tok.encode("0", add_special_tokens=False)[-1]
     regular = []
@@ -119,8 +119,6 @@ def allowed_tokens_fn(data, tool_lists: list[list[ToolSpec]]):
     """``prefix_allowed_tokens_fn`` for a batch: row ``b`` may only write a valid call of
     ``tool_lists[b]`` (each row its own enforcer; the first sequence it sees is its prompt).
     ``data``: :func:`tokenizer_data` of the model's tokenizer."""
-    from lmformatenforcer import TokenEnforcer
-
     enforcers = [TokenEnforcer(data, call_parser(tools)) for tools in tool_lists]
 
     def allowed(batch_id: int, input_ids) -> list[int]:
