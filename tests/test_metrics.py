@@ -99,7 +99,7 @@ def test_format_and_behaviour_columns_by_hand():
     assert m["ICR"] == pytest.approx(3 / 5)  # all four, for contrast
     # nothing parsed, nothing asked: the conventions of the module doc
     m = DIALOGUES.aggregate([outcomes[3]])
-    assert (m["ASK"], m["PARSE"], m["QP"], m["ICR@P"], m["PRS@P"]) == (0, 0, 0, 1, 0)
+    assert (m["ASK"], m["PARSE"], m["QP"], m["ICR@P"], m["PRS@P"]) == (0, 0, 0, 0, 0)
     # an outcome stored before these columns existed: they are left out, not reported as 0
     old = Outcome("q5", 1, 1, 1, True, 1.0, 1.0, 1)
     assert not {"ASK", "QP"} & set(DIALOGUES.aggregate([*outcomes, old]))

@@ -16,8 +16,8 @@ scores 0 on SCR/TSS/PRS whatever it asks, so these columns tell the two apart. A
 rounds that ask a question (1 − NQ); PARSE = share of episodes that end in a readable
 ``[SUMMARY]`` solution (an empty one included); QP = question precision, the questions whose
 target is a still-unclarified intent over all questions asked (0 when none was asked); ICR@P and
-PRS@P = ICR and PRS over the episodes with a parsable solution only (ICR@P 1 and PRS@P 0 when
-there is none).
+PRS@P = ICR and PRS over the episodes with a parsable solution only (both 0 when there is none:
+nothing was solved; ICR@P 1 when those episodes left nothing unspecified, as ICR).
 
 Table 6's error rates (``err_*``) are over the underspecified queries (U_i > 0) only, as in the
 paper: clearly-stated, imprecise, irrelevant and redundant as shares of those queries'
@@ -199,7 +199,7 @@ def metrics(sums: np.ndarray, n: int) -> dict[str, np.ndarray]:
     out["ASK"] = questions / np.maximum(t, 1)
     out["PARSE"] = parsed / n
     out["QP"] = precise / np.maximum(questions, 1)
-    out["ICR@P"] = icr(p_clarified, p_intents)
+    out["ICR@P"] = np.where(parsed > 0, icr(p_clarified, p_intents), 0.0)
     out["PRS@P"] = p_prs / np.maximum(parsed, 1)
     return out
 

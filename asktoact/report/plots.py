@@ -128,6 +128,7 @@ def steps_curve(experiment: str, runs: list[dict[str, Any]], out: Path) -> Path 
     mine = [r for r in _prefer_real(_of(experiment, runs)) if r["labels"].get("train_steps")]
     if not mine:
         return None
+    steps = sorted({r["labels"]["train_steps"] for r in mine})
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
     for ax, metric in zip(axes.flat, STEPS_METRICS, strict=True):
         for adapter, fmt in (("lora", "o-"), ("full", "s-"), ("dora", "^-")):
@@ -147,6 +148,8 @@ def steps_curve(experiment: str, runs: list[dict[str, Any]], out: Path) -> Path 
             highs = [100 * r["intervals"][metric][1] for r in line]
             _with_interval(ax, xs, values, lows, highs, fmt, adapter)
         ax.set(xscale="log", xlabel="optimizer steps", ylabel=f"{metric} (%)", title=metric)
+        ax.set_xticks(steps, [str(s) for s in steps])  # the steps run, not log decades
+        ax.minorticks_off()
         ax.legend(fontsize=7)
     n = mine[0]["metrics"].get("N", 0)
     fig.suptitle(f"Learning curves: {_who(mine[0])}, N = {n} test queries per point, 95 % CI")
