@@ -115,17 +115,16 @@ def respond(
     """The agent's next turn for each case: an agent that completes chats gets the trajectory
     so far as its chat; a reference agent writes its own (``next_call``). ``constrained``: the
     turn is decoded as a valid call of the case's tools (:mod:`asktoact.eval.constrained`)."""
-    if constrained:
-        if not hasattr(agent, "complete_calls"):
-            raise ConfigError(
-                f"evaluate.constrained=true: agent={agent_name} cannot decode under a grammar "
-                "(a local model can)"
-            )
-        chats = [trajectory_chat(c["prefix"], agent.system_role) for c in batch]
-        tools = [[ToolSpec.from_dict(t) for t in c["tools"]] for c in batch]
-        return agent.complete_calls(chats, tools)
+    if constrained and not hasattr(agent, "complete_calls"):
+        raise ConfigError(
+            f"evaluate.constrained=true: agent={agent_name} cannot decode under a grammar "
+            "(a local model can)"
+        )
     if hasattr(agent, "complete"):
         chats = [trajectory_chat(c["prefix"], agent.system_role) for c in batch]
+        if constrained:
+            tools = [[ToolSpec.from_dict(t) for t in c["tools"]] for c in batch]
+            return agent.complete_calls(chats, tools)
         return [t or "" for t in agent.complete(chats)]
     if hasattr(agent, "next_call"):
         return [agent.next_call(c) for c in batch]

@@ -138,7 +138,7 @@ def _behaviour(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[str]:
 
 def comparisons(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Each configured [row, reference] pair present in ``rows``: paired differences (a metric
-    only where both rows measured it: stored results older than a column have none)."""
+    only where both rows' outcomes measured it, ``Task.unmeasured``)."""
     behaviour = _behaviour(rows, spec)
     by_key = {r["row"]: r for r in rows}
     out = []
@@ -152,7 +152,7 @@ def comparisons(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[s
         entry = {"comparison": f"{row} − {ref}", "N": diff["n"]}
         for metric in [*spec["metrics"], *behaviour]:
             d = diff["metrics"].get(metric)
-            if d is None or by_key[row][metric] is None or by_key[ref][metric] is None:
+            if d is None:
                 continue
             entry[f"{metric} diff"] = _pct(metric, d["diff"])
             entry[f"{metric} low"], entry[f"{metric} high"] = (

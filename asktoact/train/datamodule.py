@@ -276,8 +276,9 @@ class DialogueDataModule(pl.LightningDataModule):
             self.val_rows, refused = val, refused + more
         kept = {r["id"] for r in self.train_rows}
         self._report(refused)
-        if "augmented" in train.column_names:
-            self.stats |= augmented_share([r for r in train.to_list() if r["id"] in kept])
+        if "augmented" in train.column_names:  # the flags only, not the dialogues again
+            flags = train.select_columns(["id", "augmented", "error_type"]).to_list()
+            self.stats |= augmented_share([r for r in flags if r["id"] in kept])
 
     def _report(self, refused: list[dict]) -> None:
         n_tok = sum(len(r["input_ids"]) for r in self.train_rows)
