@@ -67,6 +67,18 @@ def test_exact_split_sizes_draw_that_many_and_count_the_rest(gen_cfg, tmp_path):
         build(gen_cfg(too_many), tmp_path / "too_many")
 
 
+def test_trajectories_take_exact_split_sizes_too(gen_cfg, tmp_path):
+    """TL-Training's paper rows draw 1,217 SFT trajectories: the trajectory builder honours
+    split_sizes as the dialogue pipeline does, and a split left as a share is unchanged."""
+    whole = build(gen_cfg("data=trajectories", "data.n=60"), tmp_path / "whole")["counts"]
+    sized = build(gen_cfg("data=trajectories", "data.n=60", "split_sizes=[30,9]"), tmp_path / "s")
+    assert (sized["counts"]["train"], sized["counts"]["test"]) == (30, 9)
+    assert sized["counts"]["splits_unused"] == 60 - 39 and whole["splits_unused"] == 0
+    test = datasets.load_from_disk(str(tmp_path / "s" / "dataset"))["test"]["id"]
+    first = datasets.load_from_disk(str(tmp_path / "whole" / "dataset"))["test"]["id"]
+    assert set(test) <= set(first) or set(first) <= set(test)  # one seeded order, cut apart
+
+
 def test_same_config_and_seed_give_byte_identical_files(gen_cfg, tmp_path, same_dataset_files):
     cfg = gen_cfg("augmentation.ratio=0.3", "seed=5")
     build(cfg, tmp_path / "a")

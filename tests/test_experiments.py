@@ -281,8 +281,9 @@ def test_the_paper_plan_holds_the_papers_settings(paper_plan):
     assert trained and all("markers special" in r["masking"] for r in trained), trained
     assert not any("markers" in r["masking"] for r in sft)
     assert {r["rl"] for r in sft if "irm=True" in r["row"].split()} == {
-        "grpo lr 2e-06 batch 8 epochs 3.0 KL 0.3 answers <= 512 sampled at T 1"
+        "grpo lr 2e-06 batch 8 epochs 3.0 KL 0.3 answers <= 512 sampled at T 1 on 1194 prompts"
     }
+    assert {r["data"] for r in sft} == {"trajectories (1217/1000)"}  # the paper's 1,217 SFT rows
     # the authors' SFT script (code/pkt/finetune.sh): AdamW wd 0.01, beta2 0.95, bf16, 8,192
     # tokens, ZeRO-2 on 4 GPUs; and every row says where it still departs from the paper
     for r in sft:
@@ -307,8 +308,57 @@ def test_the_paper_plan_holds_the_papers_settings(paper_plan):
     served = [r for m, r in base.items() if m.startswith("hosted_vllm/")]
     assert len(served) == 8 and all("$HOSTED_VLLM_API_BASE" in r["skipped"] for r in served)
     assert not any(r["skipped"] for r in rows if r["experiment"] != "baselines")
+    # no paper dataset is built here (its dialogues need gpt-4o): the count says so, row by row
+    unknown = "not known: the dataset is not built yet"
+    assert all(r["over max length"].startswith(unknown) for r in rows if r["max length"]), rows
     models = {r["model"] for r in rows if r["experiment"] == "cross_model"}
     assert models == {"qwen2.5-7b-instruct", "llama3-8b-instruct", "mistral-7b-instruct-v0.3"}
+
+
+def test_the_plan_counts_a_built_datasets_dialogues_beyond_max_length(compose, tmp_path):
+    """Before the job's dataset exists the plan says the count is not known; once it is built,
+    the row shows the dialogues that max length cuts or refuses, counted as training counts
+    them (asktoact/train/fit.py) and kept in the dataset's manifest."""
+    from asktoact.jobs import job, plan
+    from asktoact.train.fit import describe
+
+    point = ["main_row=lora"]
+    overrides = [
+        "experiment=main",
+        "scale=tiny",
+        f"data_root={tmp_path}",
+        "train.data.max_length=450",
+    ]
+    cfg = compose("job", *overrides, f"cache_dir={tmp_path / 'c'}", *point)
+    row = plan.job_row(cfg, point)
+    assert row["over max length"].startswith("not known: the dataset is not built yet")
+    data = job.dataset(cfg)
+    row = plan.job_row(compose("job", *overrides, f"cache_dir={tmp_path / 'c'}", *point), point)
+    (fit,) = json.loads((data / "manifest.json").read_text())["length_fit"].values()
+    assert fit["max_length"] == 450 and fit["splits"]["train"]["cut"] > 0, fit
+    assert row["over max length"] == describe(fit)
+    from asktoact.report.dataset import render
+
+    train = fit["splits"]["train"]
+    report = render({"set": json.loads((data / "manifest.json").read_text())})
+    assert "### Dialogues beyond the training length" in report
+    assert (
+        f"| tiny-qwen2 | selective | 450 | train | {train['dialogues']} | {train['cut']} |"
+        in report
+    )
+
+
+def test_the_plan_flags_a_split_the_generated_data_cannot_fill(compose):
+    from asktoact.jobs import plan
+
+    point = ["masking=standard", "irm=false"]
+    base = ["experiment=tl_training", "scale=paper", "adapter=full", *point]
+    cfg = compose("job", *base, "generate.split_sizes=[29821,4456]")
+    assert plan.job_row(cfg, point)["problem"] == (
+        "generate.split_sizes=[29821, 4456] needs 34277 dialogues; generate.data.n=10000 makes "
+        "at most 10000"
+    )
+    assert plan.job_row(compose("job", *base), point)["problem"] == ""
 
 
 def test_an_effective_batch_the_world_does_not_divide_stops_naming_the_keys(compose):
@@ -469,6 +519,8 @@ def test_each_step_gets_the_config_the_override_builders_composed(compose):
             if "split_sizes" in node:  # exact sizes since (issue 33): Table 1's at paper scale
                 sizes = node.pop("split_sizes")
                 paper = {"generate": [29821, 4456], "ood": [0, 984]}.get(step)
+                if name == "tl_training" and step == "generate":  # the paper's 1,217 SFT rows
+                    paper = [1217, 1000]
                 assert sizes == (paper if scale == "paper" else None), (point, step)
             if step == "evaluate":  # generation settings a local agent has had since
                 for key in ("share_prefix", "prefill_tokens"):

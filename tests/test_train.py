@@ -321,3 +321,41 @@ def test_a_training_limit_keeps_the_splits_error_correction_share_exactly():
     }
     plain = datasets.Dataset.from_dict({"id": ["a", "b", "c"]})  # trajectories: no such column
     assert training_rows(plain, 2)["id"] == ["a", "b"]
+
+
+def test_dialogues_beyond_max_length_are_counted_before_training_as_training_counts_them(
+    tmp_path, dataset, train_cfg, monkeypatch
+):
+    """At 512 tokens some demo dialogues are cut and some refused: the count made before any
+    training (stored in the dataset's manifest) equals what the train step's encoding reports,
+    and a second count for the same settings is read back, not encoded again."""
+    import shutil
+
+    from hydra.utils import instantiate
+
+    from asktoact.train import fit
+    from asktoact.train.models import load_tokenizer
+    from asktoact.train.run import data_module
+
+    data = tmp_path / "data"
+    shutil.copytree(dataset, data)  # the manifest is written to: not the module's shared copy
+    cfg = train_cfg(tmp_path, data, "data.max_length=512", "data.limit=120")
+    counted = fit.length_fit(cfg, data)
+    tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
+    dm = data_module(cfg, tmp_path / "run", tokenizer, instantiate(cfg.masking))
+    dm.setup()
+    train, val = counted["splits"]["train"], counted["splits"]["test"]
+    assert train["dialogues"] == 120 and train["cut"] > 0 and train["refused"] + val["refused"] > 0
+    assert (train["cut"], train["refused"] + val["refused"]) == (
+        dm.stats["truncated"],
+        dm.stats["refused"],
+    )
+    assert dm.stats["train_examples"] == 120 - train["refused"]
+    assert 0 < train["longest_kept"] <= 512
+    manifest = json.loads((data / "manifest.json").read_text())
+    assert list(manifest["length_fit"].values()) == [counted]
+    monkeypatch.setattr(fit, "count_fit", lambda *a: pytest.fail("counted twice"))
+    assert fit.length_fit(cfg, data) == counted
+    assert fit.describe(counted).startswith(
+        f"train {train['cut']} cut + {train['refused']} refused"
+    )

@@ -28,6 +28,7 @@ from asktoact.configurable import config_field as F
 from asktoact.constants import LEVELS
 from asktoact.data import assemble, augment, clarify, locate, quality, sampling, underspecify
 from asktoact.data.sources.base import Rejects
+from asktoact.data.splits import split
 from asktoact.data.templates import SYSTEM_PROMPT
 from asktoact.errors import ConfigError
 from asktoact.identity import as_json, identity_of
@@ -41,33 +42,6 @@ log = logging.getLogger(__name__)
 def load_examples(data_cfg: DictConfig, rejects: Rejects) -> list[Example]:
     # _partial_: Hydra would turn the Rejects dataclass into a config node if passed as a kwarg.
     return instantiate(data_cfg, _partial_=True, _convert_="all")(rejects=rejects)
-
-
-def split(
-    records: list[TransformationRecord],
-    test_size: float,
-    seed: int,
-    sizes: list[int] | None = None,
-):
-    """Seeded train/test split of the dialogues that passed every stage: ``test_size`` of them
-    to test, or exactly ``sizes`` = [train, test] (a paper's table; the rest is left unused and
-    counted in the manifest, ``splits_unused``)."""
-    if not 0.0 <= test_size < 1.0:
-        raise ValueError(f"test_size must be in [0, 1), got {test_size}")
-    ids = sorted(r.id for r in records)
-    random.Random(f"split:{seed}").shuffle(ids)
-    if sizes is None:
-        n_test, n_train = round(test_size * len(ids)), len(ids)
-    else:
-        n_train, n_test = sizes
-        if n_train + n_test > len(ids):
-            raise ConfigError(
-                f"split_sizes={list(sizes)} needs {n_train + n_test} dialogues after quality "
-                f"control; {len(ids)} remain (split_sizes=null splits by test_size)"
-            )
-    test_ids = set(ids[:n_test])
-    train_ids = set(ids[n_test : n_test + n_train])
-    return [r for r in records if r.id in train_ids], [r for r in records if r.id in test_ids]
 
 
 def rows_for(records, examples: dict[str, Example], seed: int, desc: str) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 
 from asktoact import faults
 from asktoact.data.sources.base import Rejects
+from asktoact.data.splits import split_order
 from asktoact.io import atomic_dir, remove_leftovers, write_json, write_jsonl
 
 log = logging.getLogger(__name__)
@@ -57,10 +58,10 @@ def build_trajectories(cfg: DictConfig, out: Path) -> dict[str, Any]:
         raise ValueError(f"data source {cfg.data.name!r} yields duplicate trajectory ids")
     order = sorted(ids)
     random.Random(int(cfg.seed)).shuffle(order)
-    n_test = round(len(order) * float(cfg.test_size))
-    test_ids = set(order[:n_test])
+    sizes = list(cfg.split_sizes) if cfg.get("split_sizes") is not None else None
+    train_ids, test_ids = split_order(order, float(cfg.test_size), sizes)
     splits = {
-        "train": [r for r in rows if r["id"] not in test_ids],
+        "train": [r for r in rows if r["id"] in train_ids],
         "test": [r for r in rows if r["id"] in test_ids],
     }
     _write(out, splits, rejects)
@@ -69,7 +70,8 @@ def build_trajectories(cfg: DictConfig, out: Path) -> dict[str, Any]:
         "source": cfg.data.name,
         "seed": int(cfg.seed),
         "counts": {"loaded": len(rows) + len(rejects.rows), "rejected": len(rejects.rows)}
-        | {name: len(split) for name, split in splits.items()},
+        | {name: len(split) for name, split in splits.items()}
+        | {"splits_unused": len(rows) - len(train_ids) - len(test_ids)},
         "rejects_by_reason": rejects.counts(),
         "splits": {name: summary(split) for name, split in splits.items()},
     }

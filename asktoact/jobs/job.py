@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from asktoact.eval import protocol
 from asktoact.identity import config_hash, identity_of
 from asktoact.io import atomic_dir, resolve_dataset_dir, write_json, write_text
+from asktoact.train.fit import length_fit
 from asktoact.weights import BASE, MERGED, entry_name
 
 log = logging.getLogger(__name__)
@@ -151,9 +152,21 @@ def _make_once(entry: Path, done: str, kind: str, make) -> None:
 
 def dataset(cfg: DictConfig, ood: bool = False) -> Path:
     """The job's training dataset (its ``generate`` node), or its out-of-domain set."""
+    node, root, name = _dataset_node(cfg, ood)
+    return stored_dataset(node, root, name)
+
+
+def _dataset_node(cfg: DictConfig, ood: bool) -> tuple[DictConfig, Path, str]:
     node = cfg[ood_node(cfg)] if ood else cfg.generate
     name = f"{'ood' if ood else node.data.name}-r{node.augmentation.ratio}-s{node.seed}"
-    return stored_dataset(node, Path(cfg.data_root) / cfg.scale_name, name)
+    return node, Path(cfg.data_root) / cfg.scale_name, name
+
+
+def built_dataset(cfg: DictConfig) -> Path | None:
+    """The job's training dataset if the store holds it already (nothing is built)."""
+    node, root, name = _dataset_node(cfg, ood=False)
+    out = root / f"{name}-{config_hash(step_identity('generate', node))}"
+    return out if (out / "manifest.json").exists() else None
 
 
 def stored_dataset(gcfg: DictConfig, root: Path, name: str) -> Path:
@@ -173,12 +186,13 @@ def model(cfg: DictConfig, data: Path) -> tuple[str, dict[str, Any]]:
         return base_model(cfg, root), {}
     tcfg = cfg.train
     tcfg.data.path = str(data)
+    summary: dict[str, Any] = {"length_fit": length_fit(tcfg, data)}  # before any training
     identity = step_identity("train", tcfg)
     identity["dataset"] = data.name  # the dataset's own hash, wherever the store lives
     name = f"{cfg.model.name}-{cfg.adapter.name}-{cfg.masking.name}-r{cfg.ratio}-s{cfg.seed}"
     out = _store(root, name, identity)
     _make_once(out, "train_summary.json", "model", lambda: _train(tcfg, out))
-    summary = json.loads((out / "train_summary.json").read_text())
+    summary |= json.loads((out / "train_summary.json").read_text())
     return summary["outputs"][MERGED], summary
 
 
@@ -351,7 +365,9 @@ def run_job(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     out = {
         "labels": labels,
         **result,
-        "training": {k: summary.get(k) for k in ("global_step", "metrics", "encoding", "rl")},
+        "training": {
+            k: summary.get(k) for k in ("global_step", "metrics", "encoding", "length_fit", "rl")
+        },
     }
     write_json(run_dir / "metrics.json", out)
     return out

@@ -4,7 +4,8 @@ decide it, composed exactly as the jobs compose them — and no work done
 
 Each row is one sweep point of one experiment: its model, adapter, masking, data source and
 LLM, training strategy, devices × nodes, micro-batch, accumulation, effective batch, learning
-rate, warmup, epochs, the RL stage's settings, the user simulator and the judge, and why it would
+rate, warmup, epochs, the training dialogues that do not fit the maximum length (counted when the
+job's dataset is built), the RL stage's settings, the user simulator and the judge, and why it would
 be skipped on this machine (an API baseline without its key or endpoint). A setting that
 would stop the job (an effective batch that micro-batch × world size does not divide) is
 recorded in the row's ``problem`` rather than raised, so one plan shows every problem at once.
@@ -19,7 +20,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from asktoact.config import compose
-from asktoact.errors import ConfigError
+from asktoact.errors import ConfigError, UserError
 from asktoact.io import write_json, write_text
 from asktoact.jobs import job
 from asktoact.jobs.presets import experiment_scales
@@ -44,6 +45,7 @@ COLUMNS = (
     "optimizer",
     "precision",
     "max length",
+    "over max length",
     "rl",
     "simulator",
     "judge",
@@ -115,17 +117,20 @@ def job_row(cfg: DictConfig, point: list[str]) -> dict[str, Any]:
             "optimizer": f"AdamW wd {o.weight_decay:g} betas {'/'.join(f'{b:g}' for b in o.betas)}",
             "precision": t.precision,
             "max length": train.data.max_length,
+            "over max length": _over_length(cfg),
         }
         try:
             row["accumulation"] = accumulation(train)
         except ConfigError as err:
             row["problem"] = str(err)
     if cfg.irm:
-        rl = cfg.rl.rl
+        rl, prompts = cfg.rl.rl, cfg.rl.data.limit
         row["rl"] = (
             f"{rl.algorithm} lr {rl.lr} batch {rl.batch_size} epochs {rl.epochs} KL {rl.beta:g} "
             f"answers <= {rl.max_completion_length} sampled at T {rl.temperature:g}"
+            + (f" on {prompts} prompts" if prompts else "")
         )
+    row["problem"] = "; ".join(p for p in (row["problem"], _too_few_rows(gen)) if p)
     row["simulator"] = _backend(cfg.evaluate.simulator, cfg.evaluate.simulator.name)
     row["judge"] = _backend(cfg.evaluate.judge, "rules")
     row["departs from the paper"] = "; ".join(cfg.plan_notes)
@@ -139,10 +144,39 @@ def _sizes(gen: DictConfig) -> str:
     return f" ({sizes[0]}/{sizes[1]})" if sizes else ""
 
 
+def _too_few_rows(gen: DictConfig) -> str:
+    """A split that the data cannot fill: ``split_sizes`` asking for more dialogues than a
+    generated source makes (``data.n``), which would stop the job at its data step."""
+    sizes, n = gen.get("split_sizes"), gen.data.get("n")
+    if sizes and n is not None and sum(sizes) > n:
+        return (
+            f"generate.split_sizes={list(sizes)} needs {sum(sizes)} dialogues; "
+            f"generate.data.n={n} makes at most {n}"
+        )
+    return ""
+
+
 def _ood_sizes(cfg: DictConfig) -> str:
     """The out-of-domain split's sizes when its source is the one used (TaskBench on disk or
     from the hub); the held-out demo domains that stand in for it have none."""
     return _sizes(cfg.ood) if job.ood_node(cfg) == "ood" else ""
+
+
+def _over_length(cfg: DictConfig) -> str:
+    """The training dialogues that do not fit ``max length`` (:mod:`asktoact.train.fit`), when
+    the job's dataset is in the store and its tokenizer loads here; else why it is not known."""
+    from asktoact.train.fit import describe, length_fit
+
+    data = job.built_dataset(cfg)
+    if data is None:
+        return "not known: the dataset is not built yet (counted when the job builds it)"
+    train = cfg.train.copy()
+    train.data.path = str(data)
+    try:
+        return describe(length_fit(train, data))
+    except (OSError, UserError) as err:  # a hub model not cached, weights not installed
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return f"not known: the tokenizer of {cfg.model.name} does not load here ({first})"
 
 
 def _backend(node: DictConfig | None, name: str) -> str:

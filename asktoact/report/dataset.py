@@ -114,7 +114,25 @@ def section(label: str, manifest: dict[str, Any]) -> str:
     ]
     if manifest["splits"].get("train", {}).get("augmented"):
         parts += ["### Table 2: augmented dialogues by error type (train split)", table2(manifest)]
+    if manifest.get("length_fit"):
+        parts += ["### Dialogues beyond the training length", length_fit(manifest)]
     return "\n\n".join(parts)
+
+
+def length_fit(manifest: dict[str, Any]) -> str:
+    """Per model and masking that trained on the dataset: the dialogues its ``max_length`` cut
+    (final turn lost) or refused, counted before training (asktoact/train/fit.py)."""
+    lines = [
+        "| model | masking | max length | split | dialogues | cut | refused | longest kept |",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for fit in sorted(manifest["length_fit"].values(), key=lambda f: (f["model"], f["masking"])):
+        for split, c in sorted(fit["splits"].items(), key=lambda kv: kv[0] != "train"):
+            lines.append(
+                f"| {fit['model']} | {fit['masking']} | {fit['max_length']} | {split} | "
+                f"{c['dialogues']} | {c['cut']} | {c['refused']} | {c['longest_kept']} |"
+            )
+    return "\n".join(lines)
 
 
 def render(manifests: dict[str, dict[str, Any]], title: str = "Dataset report") -> str:
