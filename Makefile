@@ -10,7 +10,9 @@ BFCL_VERSION ?= 2026.3.23
 SCALE ?= default
 ARGS ?=
 # The suite runs in TEST_WORKERS processes (pytest-xdist), each on one thread: on 2 cores that
-# takes 6 min instead of 10 (most tests are single-threaded Python or subprocess start-up).
+# takes 6 min instead of 10 (most tests are single-threaded Python or subprocess start-up); a worker
+# that runs out of tests takes some of the other's (--dist worksteal), so one long test left at the
+# end does not hold the run.
 TEST_WORKERS ?= 2
 
 # Offline by default: no hub look-ups (they retry for ~70 s), no litellm cost-map fetch. W&B needs
@@ -61,7 +63,7 @@ bfcl: bfcl-env  ## score a model with BFCL's own evaluator: make bfcl ARGS="agen
 # The BFCL chain tests need BFCL's environment; without a reachable registry they skip, saying so.
 test: $(STAMP)  ## run the CPU test suite
 	-$(PY) -m asktoact.bfcl.env
-	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) $(ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal $(ARGS)
 
 test-fast: $(STAMP)  ## the tests not marked slow (no training, no subprocess runs)
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow" $(ARGS)

@@ -246,9 +246,10 @@ def paper_plan(compose, tmp_path_factory):
     return reports, written, json.loads((reports / "plan.json").read_text())
 
 
-@pytest.mark.slow  # ~30 s: some 150 compositions
+@pytest.mark.slow  # ~30 s: some 150 compositions (one test, so one worker composes them)
 def test_the_paper_plan_holds_the_papers_settings(paper_plan):
-    """Every job of make reproduce SCALE=paper, checked against the papers' stated settings."""
+    """Every job of make reproduce SCALE=paper, checked against the papers' stated settings,
+    and the plan's files: written, and nothing else."""
     rows = paper_plan[2]
     assert {r["experiment"] for r in rows} >= {"main", "ablation", "cross_model", "tl_training"}
     assert not [r for r in rows if r["problem"]], [r["problem"] for r in rows if r["problem"]]
@@ -313,6 +314,13 @@ def test_the_paper_plan_holds_the_papers_settings(paper_plan):
     assert all(r["over max length"].startswith(unknown) for r in rows if r["max length"]), rows
     models = {r["model"] for r in rows if r["experiment"] == "cross_model"}
     assert models == {"qwen2.5-7b-instruct", "llama3-8b-instruct", "mistral-7b-instruct-v0.3"}
+    # what the plan wrote: a table of every job and its JSON, nothing else (no job ran)
+    reports, written = paper_plan[:2]
+    assert [p.name for p in written] == ["plan.md", "plan.json"]
+    table = (reports / "plan.md").read_text()
+    assert f"{len(rows)} jobs" in table and len(rows) == 45  # 30 + Table 3's 15 baselines
+    assert "| main | main_row=lora | qwen2.5-7b-instruct | lora | 8 |" in table
+    assert sorted(p.name for p in reports.iterdir()) == ["plan.json", "plan.md"]
 
 
 def test_the_plan_counts_a_built_datasets_dialogues_beyond_max_length(compose, tmp_path):
@@ -369,16 +377,6 @@ def test_an_effective_batch_the_world_does_not_divide_stops_naming_the_keys(comp
     with pytest.raises(ConfigError, match=r"optim.effective_batch_size=4 .* trainer.devices=8"):
         accumulation(cfg)
     assert accumulation(compose("train", "optim.effective_batch_size=64")) == 8  # micro 8
-
-
-@pytest.mark.slow
-def test_reproduce_plan_writes_a_table_and_runs_nothing(paper_plan):
-    reports, written, rows = paper_plan
-    assert [p.name for p in written] == ["plan.md", "plan.json"]
-    table = (reports / "plan.md").read_text()
-    assert f"{len(rows)} jobs" in table and len(rows) == 45  # 30 + Table 3's 15 baselines
-    assert "| main | main_row=lora | qwen2.5-7b-instruct | lora | 8 |" in table
-    assert sorted(p.name for p in reports.iterdir()) == ["plan.json", "plan.md"]  # nothing built
 
 
 def test_every_plot_an_experiment_asks_for_exists():
@@ -473,7 +471,7 @@ def test_a_source_without_its_own_check_is_available_when_its_path_exists(tmp_pa
 @pytest.mark.slow  # ~30 s: 83 compositions
 def test_each_step_gets_the_config_the_override_builders_composed(compose):
     """The job composed once hands every step the config that the old per-step compositions of
-    override strings built (commit 77fed19), at every sweep point of every experiment and scale:
+    override strings built (commit 77fed19), at the sweep points of every experiment and scale:
     the same data, training, evaluation and RL settings, hence the same datasets and models."""
     from asktoact.identity import config_hash
 
@@ -490,7 +488,15 @@ def test_each_step_gets_the_config_the_override_builders_composed(compose):
             }
         return [clean(v) for v in x] if isinstance(x, list) else x
 
+    # the first and last sweep point of every experiment at every scale (36 of the 83): the
+    # points of one sweep differ only in its swept keys, which the first and last both vary
+    by_sweep: dict[tuple[str, str], list[str]] = {}
+    for point in fixture["points"]:
+        by_sweep.setdefault(tuple(point.split(" ")[:2]), []).append(point)
+    chosen = {p for points in by_sweep.values() for p in (points[0], points[-1])}
     for point, expected in fixture["points"].items():
+        if point not in chosen:
+            continue
         name, scale, *row = point.split(" ")
         if (name, scale) == ("tl_training", "paper"):  # at the authors' settings since (issue 33)
             expected = {k: v for k, v in expected.items() if k not in ("train", "rl")}

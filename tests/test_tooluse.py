@@ -192,7 +192,13 @@ def test_a_user_trains_on_the_authors_format_unchanged(compose, tmp_path, fixtur
     data = tmp_path / "data"
     path = fixtures_dir / "tl_format_sample.jsonl"
     manifest = build(compose, data, "data=tl_format", f"data.path={path}", "test_size=0.0")
-    assert manifest["counts"] == {"loaded": 7, "rejected": 4, "train": 3, "test": 0}
+    assert manifest["counts"] == {
+        "loaded": 7,
+        "rejected": 4,
+        "train": 3,
+        "test": 0,
+        "splits_unused": 0,
+    }
     assert len((data / "rejects.jsonl").read_text().splitlines()) == 4
     cfg = compose(
         "train",
