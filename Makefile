@@ -23,7 +23,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: help install models bfcl-env bfcl test test-fast lint format bench generate reproduce tables clean
+.PHONY: help install models bfcl-env bfcl test test-all test-fast lint format bench generate reproduce tables clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/$$(TORCH_VERSION)/$(TORCH_VERSION)/' \
@@ -61,7 +61,11 @@ bfcl: bfcl-env  ## score a model with BFCL's own evaluator: make bfcl ARGS="agen
 	$(PY) -m asktoact.cli.bfcl $(ARGS)
 
 # The BFCL chain tests need BFCL's environment; without a reachable registry they skip, saying so.
-test: $(STAMP)  ## run the CPU test suite
+test: $(STAMP)  ## run the CPU test suite (CI's; the tests marked heavy are left to test-all)
+	-$(PY) -m asktoact.bfcl.env
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not heavy" $(ARGS)
+
+test-all: $(STAMP)  ## the whole suite, the heavy tests too (some 2 min more on 2 cores)
 	-$(PY) -m asktoact.bfcl.env
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal $(ARGS)
 

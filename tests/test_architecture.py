@@ -212,6 +212,7 @@ def test_help_lists_only_the_groups_the_command_composes():
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_a_normal_install_runs_from_any_directory(tmp_path, repo_root):
     """``pip install .`` (a wheel, not editable) into a fresh venv; generate from elsewhere."""
     wheels, source = tmp_path / "wheels", tmp_path / "source"

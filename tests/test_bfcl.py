@@ -440,6 +440,7 @@ def test_bfcl_scores_the_tiny_model_in_both_modes_and_resumes(
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_bfcl_multi_turn_miss_param_runs_through_our_protocol(
     bfcl_python, tiny_model, compose, tmp_path
 ):

@@ -141,6 +141,7 @@ def test_reproduce_dataset_report(tmp_path, compose, job_multirun):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_baselines_run_the_reference_policies_and_skip_an_unconfigured_api_row(
     tmp_path, job_multirun
 ):
@@ -211,6 +212,7 @@ def test_sweep_plugins_compose(compose):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_optuna_search_runs_trials_and_reports_the_best(tmp_path, job_multirun):
     job_multirun(
         "experiment=lr_rank_search",
@@ -537,6 +539,7 @@ def test_each_step_gets_the_config_the_override_builders_composed(compose):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_steps_sweep_trains_each_row_for_its_steps_on_new_dialogues(tmp_path, job_multirun):
     """Two points of the learning curves: 2 and 4 optimizer steps, one epoch of 2 × 8 and
     4 × 8 dialogues, each evaluated; the table has both rows and the curve is drawn."""

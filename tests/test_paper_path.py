@@ -148,6 +148,7 @@ def test_concurrent_jobs_make_a_shared_store_entry_one_after_the_other(tmp_path,
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_a_job_sweep_runs_through_submitit_local(tmp_path, job_multirun):
     """Two jobs (the untrained base and a LoRA row), each a real submitit job."""
     job_multirun(

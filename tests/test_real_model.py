@@ -216,6 +216,7 @@ def test_one_episode_evaluated_end_to_end(smollm2, build_dataset, compose, tmp_p
 
 
 @pytest.mark.skipif(not bf16_supported(), reason="bf16 is not native on this machine: auto is fp32")
+@pytest.mark.heavy
 def test_bf16_greedy_evaluation_mostly_reaches_the_fp32_outcomes(
     smollm2, build_dataset, compose, tmp_path
 ):

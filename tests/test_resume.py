@@ -123,6 +123,7 @@ def test_a_dataset_built_on_demand_is_rebuilt_when_its_settings_change(tmp_path,
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_default_run_folders_differ_when_any_setting_differs(tmp_path, two_datasets, cli):
     """Two datasets evaluated with otherwise equal commands land in two folders; the same
     command with more queries continues in its folder."""

@@ -131,6 +131,7 @@ def test_evaluation_through_a_real_server(server, build_dataset, compose, tmp_pa
     assert result["simulator_fallbacks"] <= 2  # at most one judgement per round fell back
 
 
+@pytest.mark.heavy
 def test_generation_through_a_real_server(server, compose, tmp_path, monkeypatch):
     from asktoact.data.build import build
 

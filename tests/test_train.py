@@ -242,6 +242,7 @@ def test_wandb_logger_runs_offline_without_a_key(tmp_path, dataset, monkeypatch,
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_cli_multirun_sweeps_masking(tmp_path, dataset, cli):
     cli(
         "train",
