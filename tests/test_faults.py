@@ -75,22 +75,33 @@ def dataset(build_dataset):
 @pytest.fixture(scope="module")
 def trained(dataset, tmp_path_factory):
     """An uninterrupted ``asktoact-train`` run: its folder and the command that made it, minus
-    the run folder (two epochs of 6 steps, a checkpoint every 2 steps)."""
-    root = tmp_path_factory.mktemp("train")
-    cmd = cli(
-        "train",
-        f"data.path={dataset}",
-        f"cache_dir={root / 'cache'}",
-        "logger=csv",
-        "+debug=fast",
-        "adapter=lora",
-        "data.limit=48",
-        "trainer.max_epochs=2",
-        "trainer.max_steps=12",
-        "trainer.checkpoint_every_n_steps=2",
-    )
-    run([*cmd, f"hydra.run.dir={root / 'whole'}"])
-    return root, cmd
+    the run folder (two epochs of 6 steps, a checkpoint every 2 steps). Made once per session,
+    not once per xdist worker: the workers' temp folders share a parent, and a lock keeps the
+    second worker waiting for the first's run (every worker's dataset is the same build)."""
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "faults-trained"
+    shared.mkdir(exist_ok=True)
+
+    def command(cache: Path) -> list[str]:
+        return cli(
+            "train",
+            f"data.path={dataset}",
+            f"cache_dir={cache}",
+            "logger=csv",
+            "+debug=fast",
+            "adapter=lora",
+            "data.limit=48",
+            "trainer.max_epochs=2",
+            "trainer.max_steps=12",
+            "trainer.checkpoint_every_n_steps=2",
+        )
+
+    with FileLock(str(shared / ".lock")):
+        if not (shared / "whole" / "train_summary.json").exists():
+            run([*command(shared / "cache"), f"hydra.run.dir={shared / 'whole'}"])
+    return shared, command(tmp_path_factory.mktemp("train") / "cache")
 
 
 TRAIN_CHAINS = {
