@@ -462,6 +462,7 @@ def test_bfcl_multi_turn_miss_param_runs_through_our_protocol(
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_bfcl_scores_a_tool_use_row_asked_in_its_trajectory_protocol(
     bfcl_python, tiny_model, compose, tmp_path
 ):

@@ -470,7 +470,8 @@ def test_a_source_without_its_own_check_is_available_when_its_path_exists(tmp_pa
     assert available(OmegaConf.create({"_target_": "asktoact.data.sources.demo.load"}))
 
 
-@pytest.mark.slow  # ~30 s: 83 compositions
+@pytest.mark.slow  # ~20 s: 36 compositions
+@pytest.mark.heavy
 def test_each_step_gets_the_config_the_override_builders_composed(compose):
     """The job composed once hands every step the config that the old per-step compositions of
     override strings built (commit 77fed19), at the sweep points of every experiment and scale:

@@ -155,7 +155,7 @@ EVALUATE_CHAINS = {
     ),
     # An LLM user simulator and judge (the offline provider): after LLM replies; after episodes.
     "llm simulator": (
-        ("llm.reply:4", "llm.reply:4", "evaluate.episode:2"),
+        ("llm.reply:4", "evaluate.episode:2"),
         (
             "agent=ask_all",
             "max_rounds=3",
