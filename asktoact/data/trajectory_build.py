@@ -58,7 +58,7 @@ def build_trajectories(cfg: DictConfig, out: Path) -> dict[str, Any]:
         raise ValueError(f"data source {cfg.data.name!r} yields duplicate trajectory ids")
     order = sorted(ids)
     random.Random(int(cfg.seed)).shuffle(order)
-    sizes = list(cfg.split_sizes) if cfg.get("split_sizes") is not None else None
+    sizes = list(cfg.split_sizes) if cfg.split_sizes is not None else None
     train_ids, test_ids = split_order(order, float(cfg.test_size), sizes)
     splits = {
         "train": [r for r in rows if r["id"] in train_ids],

@@ -110,9 +110,14 @@ def eval_source(cfg: DictConfig) -> str:
     return f"demo domains held out of training ({', '.join(cfg.ood_domains)})"
 
 
+def _store_entry(root: Path, readable: str, data: dict[str, Any]) -> Path:
+    """``<root>/<readable>-<hash>``: where the artifact that ``data`` makes is kept."""
+    return root / f"{readable}-{config_hash(data)}"
+
+
 def _store(root: Path, readable: str, data: dict[str, Any]) -> Path:
-    """``<root>/<readable>-<hash>``, with the resolved config written beside the artifact."""
-    out = root / f"{readable}-{config_hash(data)}"
+    """The store entry (:func:`_store_entry`), with the resolved config written beside it."""
+    out = _store_entry(root, readable, data)
     if not (out / "config.yaml").exists():
         write_text(out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(data)))
     return out
@@ -165,7 +170,7 @@ def _dataset_node(cfg: DictConfig, ood: bool) -> tuple[DictConfig, Path, str]:
 def built_dataset(cfg: DictConfig) -> Path | None:
     """The job's training dataset if the store holds it already (nothing is built)."""
     node, root, name = _dataset_node(cfg, ood=False)
-    out = root / f"{name}-{config_hash(step_identity('generate', node))}"
+    out = _store_entry(root, name, step_identity("generate", node))
     return out if (out / "manifest.json").exists() else None
 
 

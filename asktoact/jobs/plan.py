@@ -170,10 +170,8 @@ def _over_length(cfg: DictConfig) -> str:
     data = job.built_dataset(cfg)
     if data is None:
         return "not known: the dataset is not built yet (counted when the job builds it)"
-    train = cfg.train.copy()
-    train.data.path = str(data)
     try:
-        return describe(length_fit(train, data))
+        return describe(length_fit(cfg.train, data))
     except (OSError, UserError) as err:  # a hub model not cached, weights not installed
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         return f"not known: the tokenizer of {cfg.model.name} does not load here ({first})"
