@@ -206,6 +206,9 @@ def _diff_cell(entry: dict[str, Any], metric: str) -> str:
 
 def _md_table(head: list[str], body: list[list[str]], left: int) -> list[str]:
     sep = ["---"] * left + ["---:"] * (len(head) - left)
+    # A row key may hold "|" (cross_model's "{model_name}|{adapter_name}"): escaped, or it would
+    # split the cell.
+    body = [[cell.replace("|", r"\|") for cell in r] for r in body]
     return ["| " + " | ".join(r) + " |" for r in (head, sep, *body)]
 
 
