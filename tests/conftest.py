@@ -352,3 +352,90 @@ def special_markers(trained_runs):
         return marked, enc
 
     return check
+
+
+# The golden dialogue of the real-tokenizer tests: one question, then a turn that holds an error
+# (a repeated question between <SOE> and <EOE>) and its correction.
+GOLDEN_TURN2 = (
+    '[PARAMETER EVALUATION] "city" is "Lisbon". <SOE> [QUESTION] Which city again? <EOE> '
+    'Known already. [SUMMARY] Calls: [{"task": "book_table", "arguments": '
+    '[{"name": "city", "value": "Lisbon"}]}]'
+)
+GOLDEN_MESSAGES = [
+    {"role": "user", "content": "Book a table in a certain city."},
+    {"role": "assistant", "content": "[QUESTION] Which city?"},
+    {"role": "user", "content": "Lisbon."},
+    {"role": "assistant", "content": GOLDEN_TURN2},
+]
+GOLDEN_TOOLS = ["book_table", "book_taxi"]
+
+
+@pytest.fixture(scope="session")
+def golden_dialogue():
+    """(messages, tools, error): the golden dialogue, the tools it may call, its error turn's
+    repeated question."""
+    return GOLDEN_MESSAGES, GOLDEN_TOOLS, "[QUESTION] Which city again?"
+
+
+@pytest.fixture(scope="session")
+def golden_encoding(masking, trained_runs):
+    """``golden_encoding(tok, scheme, eot, system_role)``: encodes the golden dialogue with a
+    real tokenizer under masking ``scheme`` and checks what is trained, token for token: the
+    first question and its end of turn; the error turn as text (standard, pkt) or only around the
+    error, which stays in the input untrained (selective, mae); nothing of the system prompt or
+    the user turns; key-token weights above 1 under pkt alone. Returns the encoding."""
+    from asktoact.constants import IGNORE_INDEX
+    from asktoact.data.turns import with_system_prompt
+    from asktoact.train.encode import encode, split_errors
+
+    def squash(text: str) -> str:
+        return re.sub(r"\s+", " ", text).strip()
+
+    def check(tok, scheme: str, eot: str, system_role: bool = True):
+        chat = with_system_prompt(GOLDEN_MESSAGES, system_role)
+        enc = encode(chat, tok, masking(scheme), eot, GOLDEN_TOOLS, example_id="g")
+        pairs = zip(enc["input_ids"], enc["labels"], strict=True)
+        assert all(lab in (IGNORE_INDEX, i) for i, lab in pairs)  # trained labels = input ids
+        runs = trained_runs(tok, enc)
+        assert squash(runs[0]) == "[QUESTION] Which city?" + eot
+        if scheme in ("standard", "pkt"):  # the error is trained as text
+            assert squash("".join(runs[1:])) == squash(split_errors(GOLDEN_TURN2)[0] + eot)
+        else:  # the error stays in the input, untrained; the correction after it is trained
+            assert "Which city again?" in tok.decode(enc["input_ids"])
+            head, tail = GOLDEN_TURN2.split(" <SOE>")[0], GOLDEN_TURN2.split("<EOE> ")[1]
+            assert squash("".join(runs[1:])) == squash(f"{head} {tail}{eot}")
+        assert len(runs) == (2 if scheme in ("standard", "pkt") else 3)
+        labels = enc["labels"]
+        weights = [w for w, lab in zip(enc["loss_weights"], labels, strict=True) if lab >= 0]
+        assert (max(weights) > 1.0) == (scheme == "pkt")
+        return enc
+
+    return check
+
+
+@pytest.fixture(scope="session")
+def lora_losses():
+    """``lora_losses(model, enc, steps)``: ``steps`` AdamW steps of our fused weighted loss on the
+    one encoded dialogue ``enc`` with the trainable (LoRA) parameters of the peft ``model``; the
+    loss before each step."""
+    import torch
+
+    from asktoact.train.loss import weighted_lm_loss
+
+    def run(model, enc, steps: int = 4) -> list[float]:
+        batch = {k: torch.tensor([enc[k]]) for k in ("input_ids", "labels", "loss_weights")}
+        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-3)
+        losses = []
+        for _ in range(steps):
+            base = model.get_base_model()
+            hidden = base.get_decoder()(input_ids=batch["input_ids"]).last_hidden_state
+            head = base.get_output_embeddings().weight
+            sums = weighted_lm_loss(hidden, head, batch["labels"], batch["loss_weights"])
+            loss = sums.loss / sums.weight
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses
+
+    return run

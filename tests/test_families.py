@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import re
 import sys
 
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from asktoact.constants import IGNORE_INDEX
 from asktoact.data.turns import with_system_prompt
 from asktoact.train.encode import encode
 
@@ -191,6 +189,7 @@ def messages_ending(last: str) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module", params=sorted(REAL))
 def real_model(request, tmp_path_factory, compose):
+    """(name, model node, converted folder, cache) of each real model whose parts are installed."""
     from asktoact.train.models import model_source
 
     name = request.param
@@ -198,30 +197,12 @@ def real_model(request, tmp_path_factory, compose):
         pytest.skip(f"{name}: its packages are not installed (make models)")
     cache = tmp_path_factory.mktemp(name)
     model_cfg = compose("train", f"model={name}", f"cache_dir={cache}").model
-    return name, model_cfg, model_source(model_cfg, str(cache))
+    return name, model_cfg, model_source(model_cfg, str(cache)), cache
 
 
-@pytest.mark.slow  # converts a 270-630 M model (about a minute each on 2 cores)
-def test_real_weights_convert_encode_and_answer(real_model, masking):
-    """The converted folder: the family's parameter count and embedding tying, its tokenizer
-    trains exactly the assistant turns and their end of turn (selective masking), and the model
-    answers a request in its chat format."""
-    from asktoact.weights import load_causal_lm
-
-    name, model_cfg, folder = real_model
-    _, (low, high), tied, eot = REAL[name]
-    model, tok = load_causal_lm(folder, dtype="float32", padding_side="left")
-    assert low < sum(p.numel() for p in model.parameters()) < high
-    same = model.get_input_embeddings().weight is model.get_output_embeddings().weight
-    assert same == tied and model_cfg.eot == eot and tok.chat_template
-    chat = with_system_prompt(messages_ending("[SUMMARY] Calls: []"), model_cfg.system_role)
-    enc = encode(chat, tok, masking("selective"), eot, ["book_table"], example_id="g")
-    trained = [
-        i for i, lab in zip(enc["input_ids"], enc["labels"], strict=True) if lab != IGNORE_INDEX
-    ]
-    text = re.sub(r"\s+", " ", tok.decode(trained))
-    assert text == f"[QUESTION] Which city?{eot}[SUMMARY] Calls: []{eot}"
-    prompt = tok.apply_chat_template(chat[:-1], tokenize=False, add_generation_prompt=True)
+def _answer(model, tok, chat, eot: str) -> str:
+    """The model's greedy reply (12 new tokens) to ``chat`` in its chat format."""
+    prompt = tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
     ids = tok(prompt, return_tensors="pt", add_special_tokens=False)
     out = model.generate(
         **ids,
@@ -230,13 +211,73 @@ def test_real_weights_convert_encode_and_answer(real_model, masking):
         eos_token_id=tok.convert_tokens_to_ids(eot),
         pad_token_id=tok.pad_token_id,
     )
-    assert tok.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True).strip()
+    return tok.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True).strip()
+
+
+@pytest.mark.slow  # converts a 270-630 M model (about a minute each on 2 cores)
+def test_real_weights_convert_and_answer(real_model):
+    """The converted folder: the family's parameter count and embedding tying, its end of turn
+    and chat template, and the model answers a request in its chat format."""
+    from asktoact.weights import load_causal_lm
+
+    name, model_cfg, folder, _ = real_model
+    _, (low, high), tied, eot = REAL[name]
+    model, tok = load_causal_lm(folder, dtype="float32", padding_side="left")
+    assert low < sum(p.numel() for p in model.parameters()) < high
+    same = model.get_input_embeddings().weight is model.get_output_embeddings().weight
+    assert same == tied and model_cfg.eot == eot and tok.chat_template
+    chat = with_system_prompt(messages_ending("[SUMMARY] Calls: []"), model_cfg.system_role)
+    assert _answer(model, tok, chat[:-1], eot)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", ["standard", "selective", "mae", "pkt"])
+def test_golden_encodings_with_each_real_tokenizer(real_model, scheme, golden_encoding):
+    """Each family's own tokenizer and chat format train exactly what SmolLM2's does."""
+    from asktoact.weights import load_tokenizer
+
+    name, model_cfg, folder, _ = real_model
+    golden_encoding(load_tokenizer(folder), scheme, REAL[name][3], model_cfg.system_role)
+
+
+@pytest.mark.slow
+def test_lora_steps_lower_our_loss_and_the_merged_model_loads_and_answers(
+    real_model, compose, masking, lora_losses, golden_dialogue, tmp_path
+):
+    """LoRA (the family's target modules, top 2 layers) under our weighted loss: the loss on the
+    golden dialogue falls; the saved merged folder loads, computes the adapted model's logits and
+    answers."""
+    import torch
+
+    from asktoact.train.models import apply_adapter, load_model
+    from asktoact.weights import load_causal_lm, load_tokenizer, save_outputs
+
+    name, model_cfg, folder, cache = real_model
+    eot = REAL[name][3]
+    tok = load_tokenizer(folder)
+    adapter_cfg = compose("train", f"model={name}", "adapter=lora", "adapter.top_layers=2").adapter
+    model = apply_adapter(load_model(model_cfg, tok, cache_dir=str(cache)), adapter_cfg)
+    messages, tools, _ = golden_dialogue
+    chat = with_system_prompt(messages, model_cfg.system_role)
+    enc = encode(chat, tok, masking("selective"), eot, tools)
+    losses = lora_losses(model, enc)
+    assert all(b < a for a, b in zip(losses, losses[1:], strict=False)), losses
+    assert losses[-1] < losses[0] * 0.9, losses
+    ids = torch.tensor([enc["input_ids"]])
+    with torch.no_grad():
+        adapted = model(input_ids=ids).logits
+    paths = save_outputs(model, tok, tmp_path / "run")
+    merged, merged_tok = load_causal_lm(paths["merged"], dtype="float32", padding_side="left")
+    with torch.no_grad():
+        assert torch.allclose(merged(input_ids=ids).logits, adapted, atol=1e-3)
+    first_reply = [m["role"] for m in chat].index("assistant")
+    assert _answer(merged, merged_tok, chat[:first_reply], eot)
 
 
 def test_marker_tokens_encode_whole_on_real_weights(real_model, special_markers):
     from asktoact.weights import load_tokenizer
 
-    name, model_cfg, folder = real_model
+    name, model_cfg, folder, _ = real_model
     error = "<SOE> [QUESTION] Which city again? <EOE> [SUMMARY] []"
     chat = with_system_prompt(messages_ending(error), model_cfg.system_role)
     special_markers(

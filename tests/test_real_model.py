@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import torch
 
-from asktoact.constants import IGNORE_INDEX
 from asktoact.data.turns import with_system_prompt
 from asktoact.hardware import bf16_supported
-from asktoact.train.encode import encode, split_errors
+from asktoact.train.encode import encode
 
 pytestmark = [
     pytest.mark.slow,  # loads a 135 M model: about two minutes for the module on 2 cores
@@ -30,18 +27,6 @@ pytestmark = [
 ]
 
 EOT = "<|im_end|>"
-TOOLS = ["book_table", "book_taxi"]
-TURN2 = (
-    '[PARAMETER EVALUATION] "city" is "Lisbon". <SOE> [QUESTION] Which city again? <EOE> '
-    'Known already. [SUMMARY] Calls: [{"task": "book_table", "arguments": '
-    '[{"name": "city", "value": "Lisbon"}]}]'
-)
-MESSAGES = [
-    {"role": "user", "content": "Book a table in a certain city."},
-    {"role": "assistant", "content": "[QUESTION] Which city?"},
-    {"role": "user", "content": "Lisbon."},
-    {"role": "assistant", "content": TURN2},
-]
 
 
 @pytest.fixture(scope="module")
@@ -67,39 +52,23 @@ def test_gguf_converts_once_into_a_plain_hf_folder(smollm2, tok):
     assert tok.convert_tokens_to_ids(EOT) != tok.unk_token_id and tok.chat_template
 
 
-def squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
 @pytest.mark.parametrize("scheme", ["standard", "selective", "mae", "pkt"])
-def test_golden_encoding_with_the_real_tokenizer(tok, masking, scheme, trained_runs):
-    enc = encode(with_system_prompt(MESSAGES), tok, masking(scheme), EOT, TOOLS, example_id="g")
-    pairs = zip(enc["input_ids"], enc["labels"], strict=True)
-    assert all(lab in (IGNORE_INDEX, i) for i, lab in pairs)  # trained labels are the input ids
-    runs = trained_runs(tok, enc)
-    assert squash(runs[0]) == "[QUESTION] Which city?" + EOT
-    if scheme in ("standard", "pkt"):  # the error is trained as text
-        assert squash("".join(runs[1:])) == squash(split_errors(TURN2)[0] + EOT)
-    else:  # the error stays in the input, untrained; the correction after it is trained
-        assert "Which city again?" in tok.decode(enc["input_ids"])
-        expected = TURN2.split(" <SOE>")[0] + " " + TURN2.split("<EOE> ")[1] + EOT
-        assert squash("".join(runs[1:])) == squash(expected)
-    # nothing of the system prompt or the user turns is trained
-    assert len(runs) == (2 if scheme in ("standard", "pkt") else 3)
-    weights = [w for w, lab in zip(enc["loss_weights"], enc["labels"], strict=True) if lab >= 0]
-    assert (max(weights) > 1.0) == (scheme == "pkt")
+def test_golden_encoding_with_the_real_tokenizer(tok, scheme, golden_encoding):
+    golden_encoding(tok, scheme, EOT)
 
 
-def test_golden_encoding_with_marker_tokens_on_the_real_tokenizer(tok, special_markers):
-    marked, _ = special_markers(
-        tok, with_system_prompt(MESSAGES), EOT, TOOLS, "[QUESTION] Which city again?"
-    )
+def test_golden_encoding_with_marker_tokens_on_the_real_tokenizer(
+    tok, special_markers, golden_dialogue
+):
+    messages, tools, error = golden_dialogue
+    marked, _ = special_markers(tok, with_system_prompt(messages), EOT, tools, error)
     assert len(marked) == len(tok) + 2 and len(tok("<SOE>")["input_ids"]) > 1  # pieces before
 
 
-def test_a_few_lora_steps_of_our_loss_lower_it(smollm2, tok, compose, masking):
+def test_a_few_lora_steps_of_our_loss_lower_it(
+    smollm2, tok, compose, masking, lora_losses, golden_dialogue
+):
     """LoRA on the tied-embedding model, our fused weighted loss: the loss on a fixed batch falls."""
-    from asktoact.train.loss import weighted_lm_loss
     from asktoact.train.models import apply_adapter, load_model
 
     folder, model_cfg, cache = smollm2
@@ -108,21 +77,8 @@ def test_a_few_lora_steps_of_our_loss_lower_it(smollm2, tok, compose, masking):
         "train", "model=smollm2-135m-instruct", "adapter=lora", "adapter.top_layers=2"
     ).adapter
     model = apply_adapter(load_model(model_cfg, tok, cache_dir=str(cache)), adapter_cfg)
-    enc = encode(MESSAGES, tok, masking("selective"), EOT, TOOLS)
-    batch = {k: torch.tensor([enc[k]]) for k in ("input_ids", "labels", "loss_weights")}
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-3)
-    losses = []
-    for _ in range(4):
-        hidden = (
-            model.get_base_model().get_decoder()(input_ids=batch["input_ids"]).last_hidden_state
-        )
-        head = model.get_base_model().get_output_embeddings().weight
-        sums = weighted_lm_loss(hidden, head, batch["labels"], batch["loss_weights"])
-        loss = sums.loss / sums.weight
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    messages, tools, _ = golden_dialogue
+    losses = lora_losses(model, encode(messages, tok, masking("selective"), EOT, tools))
     assert all(b < a for a, b in zip(losses, losses[1:], strict=False)), losses
     assert losses[-1] < losses[0] * 0.9, losses
 
