@@ -271,6 +271,27 @@ def test_dora_adapter_adds_magnitude_vectors(tmp_path, compose):
     assert any("lora_magnitude_vector" in n for n in names) and all("lora" in n for n in names)
 
 
+def test_top_layers_on_a_pattern_of_target_modules(tmp_path, compose):
+    """A tiny family's all-linear LoRA: top_layers covering every layer adapts them all (the
+    tiny Mistral stand-in at scale=small, top 12 of 2); fewer layers than that is refused, naming
+    both keys (peft cannot pick layers for a pattern)."""
+    from asktoact.train.models import apply_adapter, load_model, load_tokenizer
+
+    cfg = compose("train", "model=tiny-mistral", "adapter=lora", f"cache_dir={tmp_path}")
+    tok = load_tokenizer(cfg.model, cfg.cache_dir)
+    cfg.adapter.top_layers = 12
+    model = apply_adapter(load_model(cfg.model, tok), cfg.adapter)
+    adapted = {
+        n.split(".layers.")[1].split(".")[0] for n, _ in model.named_parameters() if "lora_A" in n
+    }
+    assert adapted == {"0", "1"}
+    cfg.adapter.top_layers = 1
+    from asktoact.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"adapter.top_layers=1 .*model.lora_target_modules"):
+        apply_adapter(load_model(cfg.model, tok), cfg.adapter)
+
+
 @pytest.mark.slow
 def test_real_model_config_loads_a_local_copy_with_from_pretrained(tmp_path, dataset, train_cfg):
     """The qwen2.5-7b-instruct config's loading code, pointed at a small local checkpoint."""

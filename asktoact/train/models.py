@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from hydra.utils import instantiate
 
+from asktoact.errors import ConfigError
 from asktoact.hardware import resolve_dtype
 from asktoact.train import gguf
 from asktoact.train.families import family
@@ -84,9 +85,16 @@ def apply_adapter(model, adapter_cfg, trainable_tokens: list[int] | None = None)
     extra = {}
     if trainable_tokens:
         extra["trainable_token_indices"] = list(trainable_tokens)
-    if adapter_cfg.top_layers:
-        n = model.config.num_hidden_layers
-        extra["layers_to_transform"] = list(range(max(n - adapter_cfg.top_layers, 0), n))
+    n = model.config.num_hidden_layers
+    if adapter_cfg.top_layers and adapter_cfg.top_layers < n:  # else every layer: nothing to pick
+        if isinstance(adapter_cfg.peft.target_modules, str):
+            # peft resolves a pattern such as all-linear itself and then cannot pick layers
+            raise ConfigError(
+                f"adapter.top_layers={adapter_cfg.top_layers} (of {n} layers) needs "
+                f"model.lora_target_modules as a list of module names, not "
+                f"{adapter_cfg.peft.target_modules!r}"
+            )
+        extra["layers_to_transform"] = list(range(n - adapter_cfg.top_layers, n))
     return get_peft_model(model, instantiate(adapter_cfg.peft, _convert_="all", **extra))
 
 
