@@ -261,15 +261,18 @@ def test_lora_steps_lower_our_loss_and_the_merged_model_loads_and_answers(
     chat = with_system_prompt(messages, model_cfg.system_role)
     enc = encode(chat, tok, masking("selective"), eot, tools)
     losses = lora_losses(model, enc)
-    assert all(b < a for a, b in zip(losses, losses[1:], strict=False)), losses
+    # below the first at every later step (not monotone: with lr 5e-3 and LoRA's dropout the
+    # 0.5 B Qwen2.5 overshoots once), and down by more than a tenth at the end
+    assert all(later < losses[0] for later in losses[1:]), losses
     assert losses[-1] < losses[0] * 0.9, losses
     ids = torch.tensor([enc["input_ids"]])
+    model.eval()  # LoRA's dropout off: the merged model has none
     with torch.no_grad():
         adapted = model(input_ids=ids).logits
     paths = save_outputs(model, tok, tmp_path / "run")
     merged, merged_tok = load_causal_lm(paths["merged"], dtype="float32", padding_side="left")
     with torch.no_grad():
-        assert torch.allclose(merged(input_ids=ids).logits, adapted, atol=1e-3)
+        assert torch.allclose(merged(input_ids=ids).logits, adapted, atol=1e-4)
     first_reply = [m["role"] for m in chat].index("assistant")
     assert _answer(merged, merged_tok, chat[:first_reply], eot)
 
