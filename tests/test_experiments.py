@@ -562,7 +562,7 @@ def test_steps_sweep_trains_each_row_for_its_steps_on_new_dialogues(tmp_path, jo
     written = {p.name for p in build_reports(tmp_path / "runs", tmp_path / "reports")}
     assert {"steps_sweep.md", "steps_sweep.png"} <= written
     table = (tmp_path / "reports" / "steps_sweep.md").read_text()
-    assert "| lora|2 |" in table and "| lora|4 |" in table
+    assert r"| lora\|2 |" in table and r"| lora\|4 |" in table
 
 
 def test_markdown_cells_escape_the_pipe_of_a_row_key():

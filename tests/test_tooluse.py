@@ -324,11 +324,11 @@ def test_tool_use_rows_make_the_tl_training_table_with_paired_differences(compos
         (runs / masking / "metrics.json").write_text(json.dumps({**result, "labels": labels}))
     build_reports(runs, tmp_path / "reports")
     table = (tmp_path / "reports/tl_training.md").read_text()
-    assert "| standard|False | Standard SFT (w/ None)" in table
-    assert "| mae|False − standard|False |" in table and "-100.0 [-100.0, -100.0] *" in table
+    assert r"| standard\|False | Standard SFT (w/ None)" in table  # the key's "|" escaped
+    assert r"| mae\|False − standard\|False |" in table and "-100.0 [-100.0, -100.0] *" in table
     # the oracle's calls all parse and pick the gold tool; the doctored row keeps those flags
     assert "## Format and behaviour" in table and "| row | N | PARSE | WT | PFX |" in table
-    assert "| standard|False | " in table.split("## Format and behaviour")[1]
+    assert r"| standard\|False | " in table.split("## Format and behaviour")[1]
 
 
 def test_any_agent_that_writes_turns_scores_next_calls_and_a_dialogue_policy_is_refused(
