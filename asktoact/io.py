@@ -83,6 +83,15 @@ def remove_leftovers(folder: str | Path) -> list[str]:
     return gone
 
 
+def markdown_table(head: list[str], body: list[list[Any]], left: int) -> list[str]:
+    """The lines of a Markdown table: the first ``left`` columns left-aligned, the rest right.
+    A cell's "|" (a row key such as cross_model's "{model_name}|{adapter_name}") is escaped, or
+    it would split the cell."""
+    sep = ["---"] * left + ["---:"] * (len(head) - left)
+    body = [[str(cell).replace("|", r"\|") for cell in r] for r in body]
+    return ["| " + " | ".join(r) + " |" for r in (head, sep, *body)]
+
+
 def write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -567,7 +567,7 @@ def test_steps_sweep_trains_each_row_for_its_steps_on_new_dialogues(tmp_path, jo
 
 def test_markdown_cells_escape_the_pipe_of_a_row_key():
     """cross_model's row keys are "{model}|{adapter}": unescaped, the "|" would split the cell."""
-    from asktoact.report.tables import _md_table
+    from asktoact.io import markdown_table
 
-    head, row = _md_table(["row", "CPS"], [["qwen|lora", "1.0"]], left=1)[::2]
+    head, row = markdown_table(["row", "CPS"], [["qwen|lora", "1.0"]], left=1)[::2]
     assert row == r"| qwen\|lora | 1.0 |" and head == "| row | CPS |"

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from asktoact.eval.task import Task
-from asktoact.io import write_text
+from asktoact.io import markdown_table, write_text
 
 MODE_LABEL = {
     "prompt": "BFCL's prompt (leaderboard conditions)",
@@ -119,9 +119,7 @@ def write_report(rows: list[dict[str, Any]], reports_dir: str | Path) -> Path | 
                 flat.append([row["label"], mode, c, s["N"], s["accuracy"], *s["interval"],
                              *([d["diff"], d["low"], d["high"]] if d else ["", "", ""])])  # fmt: skip
             table.append([row["label"], MODE_LABEL.get(mode, mode), *cells])
-    lines += ["| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
-    # row keys hold "|" (pkt|False): escaped, or Markdown would split the cell
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in table[1:]]
+    lines += markdown_table(table[0], table[1:], left=len(table[0]))
     reports_dir = Path(reports_dir)
     write_text(reports_dir / "bfcl.md", "\n".join(lines) + "\n")
     buffer = io.StringIO()

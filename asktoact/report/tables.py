@@ -28,7 +28,7 @@ import yaml
 
 from asktoact.eval.metrics import NOT_RATES, holm
 from asktoact.eval.task import task_of_result
-from asktoact.io import write_text
+from asktoact.io import markdown_table, write_text
 from asktoact.paths import EXPERIMENTS_DIR
 
 DESCRIPTIVE = (
@@ -204,14 +204,6 @@ def _diff_cell(entry: dict[str, Any], metric: str) -> str:
     return f"{_num(entry[f'{metric} diff'], True)} [{low}, {high}]{mark}"
 
 
-def _md_table(head: list[str], body: list[list[str]], left: int) -> list[str]:
-    sep = ["---"] * left + ["---:"] * (len(head) - left)
-    # A row key may hold "|" (cross_model's "{model_name}|{adapter_name}"): escaped, or it would
-    # split the cell.
-    body = [[cell.replace("|", r"\|") for cell in r] for r in body]
-    return ["| " + " | ".join(r) + " |" for r in (head, sep, *body)]
-
-
 def to_markdown(title: str, rows, diffs, spec: dict[str, Any]) -> str:
     metrics = spec["metrics"]
     scales = ", ".join(sorted({r["scale"] for r in rows if r["scale"]})) or "–"
@@ -224,7 +216,7 @@ def to_markdown(title: str, rows, diffs, spec: dict[str, Any]) -> str:
         + [_cell(r, m) for m in metrics]
         for r in rows
     ]
-    lines += _md_table(head, body, left=4)
+    lines += markdown_table(head, body, left=4)
     if diffs:
         lines += ["", "## Differences", "", DIFF_LEGEND, ""]
         lines += _md_diffs(diffs, metrics)
@@ -232,7 +224,7 @@ def to_markdown(title: str, rows, diffs, spec: dict[str, Any]) -> str:
     if behaviour:
         lines += ["", "## Format and behaviour", "", rows[0]["task"].behaviour_legend, ""]
         body = [[r["row"], str(r["N"])] + [_cell(r, m) for m in behaviour] for r in rows]
-        lines += _md_table(["row", "N", *behaviour], body, left=1)
+        lines += markdown_table(["row", "N", *behaviour], body, left=1)
         if diffs:
             lines += ["", "Differences (Holm's † across these columns' tests):", ""]
             lines += _md_diffs(diffs, behaviour)
@@ -244,7 +236,7 @@ def to_markdown(title: str, rows, diffs, spec: dict[str, Any]) -> str:
 
 def _md_diffs(diffs: list[dict[str, Any]], metrics: list[str]) -> list[str]:
     body = [[d["comparison"], str(d["N"])] + [_diff_cell(d, m) for m in metrics] for d in diffs]
-    return _md_table(["comparison", "N", *metrics], body, left=1)
+    return markdown_table(["comparison", "N", *metrics], body, left=1)
 
 
 def _distribution(rows: list[dict[str, Any]]) -> list[str]:
@@ -253,7 +245,7 @@ def _distribution(rows: list[dict[str, Any]]) -> list[str]:
     for r in rows:
         total = sum(r["distribution"].values()) or 1
         body.append([r["row"]] + [f"{100 * r['distribution'].get(k, 0) / total:.1f}" for k in keys])
-    return _md_table(["row", *keys], body, left=1)
+    return markdown_table(["row", *keys], body, left=1)
 
 
 LEGEND = (
