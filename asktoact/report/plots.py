@@ -2,8 +2,8 @@
 one ``PLOTS`` entry per kind — ``ratio_curve`` (Table 13: CPS and PRS vs the augmentation ratio,
 ours vs the paper's), ``by_complexity`` (Figure 3: CPS and PRS vs the number of unspecified
 intents and of tool calls, from one run) and ``steps_curve`` (learning curves: the paper's and the
-format/behaviour metrics vs optimizer steps, one line per adapter). Each takes (experiment,
-runs, out folder)."""
+format/behaviour metrics vs optimizer steps, one line per adapter or masking). Each takes
+(experiment, runs, out folder)."""
 
 from __future__ import annotations
 
@@ -118,41 +118,53 @@ def by_complexity(experiment: str, runs: list[dict[str, Any]], out: Path) -> Pat
     return _save(fig, out / "complexity.png")
 
 
+# The curves' metrics by task: dialogue rows, and next-call rows (TL-Training's trajectories).
 STEPS_METRICS = ("CPS", "PRS", "ICR", "PARSE", "ASK", "QP")
+NEXT_CALL_STEPS_METRICS = ("TS", "PI", "CF", "EXEC", "PARSE", "WT")
+LINE_LABELS = ("adapter_name", "masking_name")  # what a curve's rows share, besides the steps
+
+
+def _lines(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The runs grouped into curves by :data:`LINE_LABELS`, each named by the labels that differ
+    between curves (the adapter in ``steps_sweep``, the masking in ``tl_steps_sweep``)."""
+    keys = [tuple(r["labels"].get(k) for k in LINE_LABELS) for r in runs]
+    varying = [i for i in range(len(LINE_LABELS)) if len({k[i] for k in keys}) > 1] or [0]
+    lines: dict[str, list[dict[str, Any]]] = {}
+    for run, key in zip(runs, keys, strict=True):
+        lines.setdefault(" ".join(str(key[i]) for i in varying), []).append(run)
+    return {
+        name: sorted(line, key=lambda r: r["labels"]["train_steps"]) for name, line in lines.items()
+    }
 
 
 def steps_curve(experiment: str, runs: list[dict[str, Any]], out: Path) -> Path | None:
-    """Learning curves: each of :data:`STEPS_METRICS` against the optimizer steps a row trained
-    for, one line per adapter, with 95 % intervals; from the pretrained-model runs when there are
-    any. ``<experiment>.png``."""
+    """Learning curves: each of :data:`STEPS_METRICS` (:data:`NEXT_CALL_STEPS_METRICS` for
+    next-call rows) against the optimizer steps a row trained for, one line per adapter or
+    masking, with 95 % intervals; from the pretrained-model runs when there are any.
+    ``<experiment>.png``."""
     mine = [r for r in _prefer_real(_of(experiment, runs)) if r["labels"].get("train_steps")]
     if not mine:
         return None
+    metrics = NEXT_CALL_STEPS_METRICS if "TS" in mine[0]["metrics"] else STEPS_METRICS
     steps = sorted({r["labels"]["train_steps"] for r in mine})
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
-    for ax, metric in zip(axes.flat, STEPS_METRICS, strict=True):
-        for adapter, fmt in (("lora", "o-"), ("full", "s-"), ("dora", "^-")):
-            line = sorted(
-                (
-                    r
-                    for r in mine
-                    if r["labels"]["adapter_name"] == adapter and metric in r["metrics"]
-                ),
-                key=lambda r: r["labels"]["train_steps"],
-            )
+    for ax, metric in zip(axes.flat, metrics, strict=True):
+        for (name, line), fmt in zip(_lines(mine).items(), ("o-", "s-", "^-", "d-"), strict=False):
+            line = [r for r in line if metric in r["metrics"]]
             if not line:
                 continue
             xs = [r["labels"]["train_steps"] for r in line]
             values = [100 * r["metrics"][metric] for r in line]
             lows = [100 * r["intervals"][metric][0] for r in line]
             highs = [100 * r["intervals"][metric][1] for r in line]
-            _with_interval(ax, xs, values, lows, highs, fmt, adapter)
+            _with_interval(ax, xs, values, lows, highs, fmt, name)
         ax.set(xscale="log", xlabel="optimizer steps", ylabel=f"{metric} (%)", title=metric)
         ax.set_xticks(steps, [str(s) for s in steps])  # the steps run, not log decades
         ax.minorticks_off()
         ax.legend(fontsize=7)
     n = mine[0]["metrics"].get("N", 0)
-    fig.suptitle(f"Learning curves: {_who(mine[0])}, N = {n} test queries per point, 95 % CI")
+    what = "next calls" if metrics is NEXT_CALL_STEPS_METRICS else "test queries"
+    fig.suptitle(f"Learning curves: {_who(mine[0])}, N = {n} {what} per point, 95 % CI")
     return _save(fig, out / f"{experiment}.png")
 
 
