@@ -414,6 +414,28 @@ def test_the_ratio_curve_is_drawn_from_the_experiments_own_runs(tmp_path):
     assert plot("ratio_curve")("ood", runs, tmp_path) is None  # no runs of its own: no figure
 
 
+def test_learning_curves_draw_one_line_per_masking_for_next_call_rows(tmp_path):
+    """tl_steps_sweep's rows differ by masking, not adapter: the curves are named by the label
+    that differs, sorted by steps, and plot the next-call metrics (TS ... WT), not CPS."""
+    from asktoact.report.plots import NEXT_CALL_STEPS_METRICS, _lines, plot
+
+    def run(masking, steps, ts):
+        labels = {"experiment_name": "tl_steps_sweep", "train_steps": steps, "pretrained": True}
+        labels |= {"adapter_name": "lora", "masking_name": masking, "model_name": "m"}
+        metrics = dict.fromkeys(NEXT_CALL_STEPS_METRICS, ts) | {"N": 84}
+        intervals = {m: [ts - 0.1, ts + 0.1] for m in NEXT_CALL_STEPS_METRICS}
+        return {"labels": labels, "metrics": metrics, "intervals": intervals}
+
+    runs = [run("pkt", 50, 0.7), run("standard", 50, 0.5), run("pkt", 25, 0.6)]
+    lines = _lines(runs)
+    assert sorted(lines) == ["pkt", "standard"]
+    assert [r["labels"]["train_steps"] for r in lines["pkt"]] == [25, 50]
+    one_adapter_one_masking = _lines(runs[:1])
+    assert list(one_adapter_one_masking) == ["lora"]  # nothing differs: named by the adapter
+    path = plot("steps_curve")("tl_steps_sweep", runs, tmp_path)
+    assert path == tmp_path / "tl_steps_sweep.png" and path.stat().st_size > 1000
+
+
 def test_the_reproduce_summary_says_what_each_experiment_wrote_and_how_long_it_took(
     tmp_path, compose
 ):
