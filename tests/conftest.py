@@ -414,6 +414,20 @@ def golden_encoding(masking, trained_runs):
 
 
 @pytest.fixture(scope="session")
+def lora_model(compose):
+    """``lora_model(name, model_cfg, tok, cache)``: the real model ``name`` loaded from the
+    cache under LoRA on its top 2 layers (backward stops there, so its tests stay short)."""
+    from asktoact.train.models import apply_adapter, load_model
+
+    def build(name: str, model_cfg, tok, cache):
+        overrides = (f"model={name}", "adapter=lora", "adapter.top_layers=2")
+        adapter_cfg = compose("train", *overrides).adapter
+        return apply_adapter(load_model(model_cfg, tok, cache_dir=str(cache)), adapter_cfg)
+
+    return build
+
+
+@pytest.fixture(scope="session")
 def lora_losses():
     """``lora_losses(model, enc, steps)``: ``steps`` AdamW steps of our fused weighted loss on the
     one encoded dialogue ``enc`` with the trainable (LoRA) parameters of the peft ``model``; the

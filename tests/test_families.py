@@ -242,21 +242,19 @@ def test_golden_encodings_with_each_real_tokenizer(real_model, scheme, golden_en
 
 @pytest.mark.slow
 def test_lora_steps_lower_our_loss_and_the_merged_model_loads_and_answers(
-    real_model, compose, masking, lora_losses, golden_dialogue, tmp_path
+    real_model, lora_model, masking, lora_losses, golden_dialogue, tmp_path
 ):
     """LoRA (the family's target modules, top 2 layers) under our weighted loss: the loss on the
     golden dialogue falls; the saved merged folder loads, computes the adapted model's logits and
     answers."""
     import torch
 
-    from asktoact.train.models import apply_adapter, load_model
     from asktoact.weights import load_causal_lm, load_tokenizer, save_outputs
 
     name, model_cfg, folder, cache = real_model
     eot = REAL[name][3]
     tok = load_tokenizer(folder)
-    adapter_cfg = compose("train", f"model={name}", "adapter=lora", "adapter.top_layers=2").adapter
-    model = apply_adapter(load_model(model_cfg, tok, cache_dir=str(cache)), adapter_cfg)
+    model = lora_model(name, model_cfg, tok, cache)
     messages, tools, _ = golden_dialogue
     chat = with_system_prompt(messages, model_cfg.system_role)
     enc = encode(chat, tok, masking("selective"), eot, tools)

@@ -66,17 +66,12 @@ def test_golden_encoding_with_marker_tokens_on_the_real_tokenizer(
 
 
 def test_a_few_lora_steps_of_our_loss_lower_it(
-    smollm2, tok, compose, masking, lora_losses, golden_dialogue
+    smollm2, tok, lora_model, masking, lora_losses, golden_dialogue
 ):
     """LoRA on the tied-embedding model, our fused weighted loss: the loss on a fixed batch falls."""
-    from asktoact.train.models import apply_adapter, load_model
-
     folder, model_cfg, cache = smollm2
-    # LoRA on the top 2 layers and no system prompt: backward stops there, the test stays short
-    adapter_cfg = compose(
-        "train", "model=smollm2-135m-instruct", "adapter=lora", "adapter.top_layers=2"
-    ).adapter
-    model = apply_adapter(load_model(model_cfg, tok, cache_dir=str(cache)), adapter_cfg)
+    # no system prompt: the sequence, and so the test, stays short
+    model = lora_model("smollm2-135m-instruct", model_cfg, tok, cache)
     messages, tools, _ = golden_dialogue
     losses = lora_losses(model, encode(messages, tok, masking("selective"), EOT, tools))
     assert all(b < a for a, b in zip(losses, losses[1:], strict=False)), losses
