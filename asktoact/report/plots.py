@@ -147,9 +147,10 @@ def steps_curve(experiment: str, runs: list[dict[str, Any]], out: Path) -> Path 
         return None
     metrics = NEXT_CALL_STEPS_METRICS if "TS" in mine[0]["metrics"] else STEPS_METRICS
     steps = sorted({r["labels"]["train_steps"] for r in mine})
+    lines = _lines(mine)
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
     for ax, metric in zip(axes.flat, metrics, strict=True):
-        for (name, line), fmt in zip(_lines(mine).items(), ("o-", "s-", "^-", "d-"), strict=False):
+        for (name, line), fmt in zip(lines.items(), ("o-", "s-", "^-", "d-"), strict=False):
             line = [r for r in line if metric in r["metrics"]]
             if not line:
                 continue
